@@ -1,0 +1,18 @@
+import { ValidationError, validateSync } from 'class-validator';
+import { BadRequest } from './errors';
+
+/** Validates a parsed JSON body against a class-validator DTO; 400 naming the first bad field. */
+export function validatedBody<T extends object>(Dto: new () => T, body: unknown): T {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new BadRequest('body: must be a JSON object');
+  const dto = Object.assign(new Dto(), body);
+  const errors = validateSync(dto, { forbidUnknownValues: false, stopAtFirstError: true });
+  if (errors.length > 0) throw new BadRequest(describe(errors[0]));
+  return dto;
+}
+
+function describe(error: ValidationError): string {
+  const message = Object.values(error.constraints ?? {})[0];
+  if (message) return message.startsWith(`${error.property}:`) ? message : `${error.property}: ${message}`;
+  const child = error.children?.[0];
+  return child ? `${error.property}.${describe(child)}` : `${error.property}: invalid`;
+}

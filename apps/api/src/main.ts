@@ -1,0 +1,62 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { configOrExit, createLogger, loadConfig } from '@cs/config';
+import { createKafka, ensureTopics } from '@cs/kafka';
+import { CheckpointRepository, ProjectionCache, ProjectionRepository, createPool, createRedis, migrate } from '@cs/storage';
+import { ApiModule } from './api.module';
+import { CommandPublisher } from './conversations/command.publisher';
+import { MAX_BODY_BYTES, useExactJsonBodies } from './http/exact-json-body';
+import { SyncService } from './sync/sync.service';
+
+/** Composition root: starts everything in order; on SIGTERM stops accepting, drains, exits 0. */
+async function main(): Promise<void> {
+  const config = configOrExit(() => loadConfig());
+  const log = createLogger('api', config.logLevel);
+
+  await migrate(config.databaseUrl);
+  const pool = createPool(config.databaseUrl, { max: 20, statement_timeout: 5_000, query_timeout: 6_000 });
+  const redis = createRedis(config.redisUrl);
+  const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'conversation-sync-api', log: (level, msg, extra) => log[level](msg, extra) });
+  await ensureTopics(kafka, [{ topic: config.kafkaTopic, numPartitions: config.kafkaPartitions }]);
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+
+  const sync = new SyncService(new ProjectionCache(redis), new ProjectionRepository(pool), log);
+  const commands = new CommandPublisher(producer, new CheckpointRepository(pool), {
+    topic: config.kafkaTopic,
+    groupId: config.kafkaGroupId,
+    timeoutMs: config.commandTimeoutMs,
+  });
+
+  const adapter = new FastifyAdapter({ bodyLimit: MAX_BODY_BYTES, forceCloseConnections: false, return503OnClosing: true });
+  useExactJsonBodies(adapter.getInstance());
+  const app = await NestFactory.create<NestFastifyApplication>(
+    ApiModule.register({ pool, redis, sync, commands, apiToken: config.apiToken, log }),
+    adapter,
+    { logger: false, bodyParser: false, abortOnError: false },
+  );
+  await app.listen(config.apiPort, '0.0.0.0');
+  log.info('api started', { port: config.apiPort, tokenRequired: config.apiToken !== null });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('stopping', { signal });
+    const forced = setTimeout(() => process.exit(1), 9_000);
+    await app.close().catch((error) => log.error('closing http failed', { error }));
+    await producer.disconnect().catch(() => undefined);
+    await Promise.allSettled([pool.end(), redis.quit()]);
+    clearTimeout(forced);
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((error) => {
+  process.stderr.write(`api failed to start: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  process.exit(1);
+});

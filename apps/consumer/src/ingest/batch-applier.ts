@@ -1,0 +1,106 @@
+import { ImEvent, RecordsNeeded, evolve, recordsNeededBy } from '@cs/domain';
+import { CheckpointRepository, ProjectionCache, ProjectionRepository } from '@cs/storage';
+import { Pool, PoolClient } from 'pg';
+import { decodeRecord } from './event-decoder';
+import { nextVersions } from './version-clock';
+
+export interface IncomingRecord {
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers?: Record<string, unknown>;
+}
+
+export interface DeadLetter {
+  record: IncomingRecord;
+  reason: string;
+}
+
+export interface BatchOutcome {
+  applied: number;
+  skipped: number;
+  deadLetters: number;
+  eventsByType: Partial<Record<ImEvent['type'], number>>;
+}
+
+/**
+ * Where every event goes: one PostgreSQL transaction per batch that takes the
+ * version clock, skips what the partition's checkpoint already covers, applies
+ * the events with the domain's `evolve`, writes the records and the new
+ * checkpoint, mirrors the records into Redis, and commits. Dead letters are
+ * handed to `sendDeadLetters` before the commit.
+ */
+export class BatchApplier {
+  constructor(
+    private readonly pool: Pool,
+    private readonly projections: ProjectionRepository,
+    private readonly checkpoints: CheckpointRepository,
+    private readonly cache: ProjectionCache,
+    private readonly groupId: string,
+    private readonly sendDeadLetters: (topic: string, partition: number, letters: DeadLetter[]) => Promise<void>,
+  ) {}
+
+  async apply(topic: string, partition: number, records: IncomingRecord[]): Promise<BatchOutcome> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const outcome = await this.applyInTransaction(client, topic, partition, records);
+      await client.query('COMMIT');
+      return outcome;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  private async applyInTransaction(client: PoolClient, topic: string, partition: number, records: IncomingRecord[]): Promise<BatchOutcome> {
+    const lastVersion = await this.projections.lockVersionClock(client);
+    const nextOffset = await this.checkpoints.read(client, this.groupId, topic, partition);
+    const fresh = nextOffset === null ? records : records.filter((r) => BigInt(r.offset) >= BigInt(nextOffset));
+    const outcome: BatchOutcome = { applied: 0, skipped: records.length - fresh.length, deadLetters: 0, eventsByType: {} };
+    if (fresh.length === 0) return outcome;
+
+    const events: ImEvent[] = [];
+    const deadLetters: DeadLetter[] = [];
+    for (const record of fresh) {
+      const decoded = decodeRecord(record.value);
+      if (decoded.ok) events.push(decoded.event);
+      else deadLetters.push({ record, reason: decoded.reason });
+    }
+
+    const state = await this.projections.loadState(client, mergeNeeds(events.map(recordsNeededBy)));
+    const versions = nextVersions(lastVersion, events.length);
+    events.forEach((event, i) => {
+      evolve(state, event, versions[i]);
+      outcome.eventsByType[event.type] = (outcome.eventsByType[event.type] ?? 0) + 1;
+    });
+    const highestVersion = versions.length > 0 ? versions[versions.length - 1] : lastVersion;
+
+    await this.projections.saveState(client, state);
+    await this.checkpoints.save(client, this.groupId, topic, partition, (BigInt(fresh[fresh.length - 1].offset) + 1n).toString());
+    await this.projections.advanceVersionClock(client, highestVersion);
+    if (deadLetters.length > 0) await this.sendDeadLetters(topic, partition, deadLetters);
+    // Redis is written while the clock is still locked, so it sees batches in version order.
+    const redisWasComplete = await this.cache.writeBatch(state, highestVersion);
+    if (!redisWasComplete) await this.rebuildCache(client, highestVersion);
+
+    outcome.applied = events.length;
+    outcome.deadLetters = deadLetters.length;
+    return outcome;
+  }
+
+  /** Redis lost its data (flush, restart): refill it from PostgreSQL as this transaction sees it. */
+  private async rebuildCache(client: PoolClient, watermark: bigint): Promise<void> {
+    await this.cache.rebuild(this.projections.allRecords(client), watermark);
+  }
+}
+
+function mergeNeeds(needs: RecordsNeeded[]): RecordsNeeded {
+  return {
+    channelKeys: needs.flatMap((n) => n.channelKeys),
+    conversations: needs.flatMap((n) => n.conversations),
+    messages: needs.flatMap((n) => n.messages),
+  };
+}

@@ -1,0 +1,76 @@
+import { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { BatchApplier, BatchOutcome } from './batch-applier';
+
+export interface IngestListener {
+  batchApplied(partition: number, outcome: BatchOutcome, durationMs: number): void;
+  batchFailed(partition: number, error: unknown, attempt: number): void;
+}
+
+/**
+ * The Kafka side of ingestion: joins the group, hands each partition batch to
+ * the applier, and retries a failed batch with backoff (PostgreSQL or Redis
+ * away) until it lands or the partition is taken away. Offsets committed to
+ * Kafka only save work on restart; the PostgreSQL checkpoint is what counts.
+ */
+export class KafkaIngest {
+  private readonly consumer: Consumer;
+  private joined = false;
+
+  constructor(
+    kafka: Kafka,
+    private readonly topic: string,
+    groupId: string,
+    private readonly applier: BatchApplier,
+    private readonly listener: IngestListener,
+  ) {
+    this.consumer = kafka.consumer({
+      groupId,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1_000,
+      rebalanceTimeout: 20_000,
+      maxBytesPerPartition: 1024 * 1024,
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5_000 },
+    });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, () => (this.joined = true));
+    this.consumer.on(this.consumer.events.CRASH, () => (this.joined = false));
+    this.consumer.on(this.consumer.events.STOP, () => (this.joined = false));
+  }
+
+  get isJoined(): boolean {
+    return this.joined;
+  }
+
+  async start(): Promise<void> {
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
+    await this.consumer.run({ autoCommit: true, eachBatchAutoResolve: false, eachBatch: (payload) => this.handleBatch(payload) });
+  }
+
+  /** Leaves the group; a batch in flight finishes or is abandoned uncommitted. */
+  async stop(): Promise<void> {
+    await this.consumer.disconnect();
+  }
+
+  private async handleBatch({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }: EachBatchPayload): Promise<void> {
+    if (batch.messages.length === 0) return;
+    for (let attempt = 1; isRunning() && !isStale(); attempt++) {
+      const started = performance.now();
+      try {
+        const outcome = await this.applier.apply(batch.topic, batch.partition, batch.messages);
+        this.listener.batchApplied(batch.partition, outcome, performance.now() - started);
+        resolveOffset(batch.lastOffset());
+        await heartbeat();
+        await commitOffsetsIfNecessary();
+        return;
+      } catch (error) {
+        this.listener.batchFailed(batch.partition, error, attempt);
+        await delay(Math.min(100 * 2 ** attempt, 5_000));
+        await heartbeat().catch(() => undefined);
+      }
+    }
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,72 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { configOrExit, createLogger, loadConfig } from '@cs/config';
+import { createKafka, ensureTopics } from '@cs/kafka';
+import { CheckpointRepository, ProjectionCache, ProjectionRepository, createPool, createRedis, migrate } from '@cs/storage';
+import { ConsumerModule } from './consumer.module';
+import { BatchApplier } from './ingest/batch-applier';
+import { DeadLetterPublisher } from './ingest/dead-letter.publisher';
+import { KafkaIngest } from './ingest/kafka-ingest';
+
+/** Composition root: starts everything in order, stops it in reverse on SIGTERM/SIGINT. */
+async function main(): Promise<void> {
+  const config = configOrExit(() => loadConfig());
+  const log = createLogger('consumer', config.logLevel);
+
+  await migrate(config.databaseUrl);
+  const pool = createPool(config.databaseUrl);
+  const redis = createRedis(config.redisUrl);
+  const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'conversation-sync-consumer', log: (level, msg, extra) => log[level](msg, extra) });
+  await ensureTopics(kafka, [
+    { topic: config.kafkaTopic, numPartitions: config.kafkaPartitions },
+    { topic: config.kafkaDlqTopic, numPartitions: 1 },
+  ]);
+
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  const deadLetters = new DeadLetterPublisher(producer, config.kafkaDlqTopic);
+  const applier = new BatchApplier(
+    pool,
+    new ProjectionRepository(pool),
+    new CheckpointRepository(pool),
+    new ProjectionCache(redis),
+    config.kafkaGroupId,
+    (topic, partition, letters) => deadLetters.publish(topic, partition, letters),
+  );
+  const ingest = new KafkaIngest(kafka, config.kafkaTopic, config.kafkaGroupId, applier, {
+    batchApplied: (partition, outcome, durationMs) =>
+      log.debug('batch applied', { partition, ...outcome, durationMs: Math.round(durationMs) }),
+    batchFailed: (partition, error, attempt) => log.warn('batch failed, retrying', { partition, attempt, error }),
+  });
+
+  const app = await NestFactory.create<NestFastifyApplication>(ConsumerModule.register({ pool, redis, ingest }), new FastifyAdapter(), {
+    logger: false,
+    abortOnError: false,
+  });
+  await app.listen(config.consumerHttpPort, '0.0.0.0');
+  await ingest.start();
+  log.info('consumer started', { topic: config.kafkaTopic, groupId: config.kafkaGroupId, httpPort: config.consumerHttpPort });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('stopping', { signal });
+    const forced = setTimeout(() => process.exit(1), 9_000);
+    await ingest.stop().catch((error) => log.error('leaving the group failed', { error }));
+    await producer.disconnect().catch(() => undefined);
+    await app.close().catch(() => undefined);
+    await Promise.allSettled([pool.end(), redis.quit()]);
+    clearTimeout(forced);
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((error) => {
+  process.stderr.write(`consumer failed to start: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,113 @@
+/** Every environment variable the apps read, validated at start-up. */
+export const CONFIG_VARIABLES = [
+  'KAFKA_BROKERS',
+  'KAFKA_TOPIC',
+  'KAFKA_DLQ_TOPIC',
+  'KAFKA_GROUP_ID',
+  'KAFKA_PARTITIONS',
+  'DATABASE_URL',
+  'REDIS_URL',
+  'API_PORT',
+  'CONSUMER_HTTP_PORT',
+  'API_TOKEN',
+  'LOG_LEVEL',
+  'COMMAND_TIMEOUT_MS',
+] as const;
+
+export type ConfigVariable = (typeof CONFIG_VARIABLES)[number];
+
+export interface AppConfig {
+  kafkaBrokers: string[];
+  kafkaTopic: string;
+  kafkaDlqTopic: string;
+  kafkaGroupId: string;
+  /** Partitions of KAFKA_TOPIC when this service has to create it. */
+  kafkaPartitions: number;
+  databaseUrl: string;
+  redisUrl: string;
+  apiPort: number;
+  consumerHttpPort: number;
+  apiToken: string | null;
+  logLevel: LogLevel;
+  /** How long a conversation command waits for its change to become visible. */
+  commandTimeoutMs: number;
+}
+
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: ConfigVariable,
+    problem: string,
+  ) {
+    super(`Invalid configuration: ${variable} ${problem}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads the configuration; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: Env = process.env): AppConfig {
+  const read = (name: ConfigVariable, fallback: string) => {
+    const value = env[name];
+    return value === undefined || value.trim() === '' ? fallback : value.trim();
+  };
+  const kafkaTopic = topicName(read('KAFKA_TOPIC', 'im.events'), 'KAFKA_TOPIC');
+  return {
+    kafkaBrokers: brokerList(read('KAFKA_BROKERS', '127.0.0.1:9092')),
+    kafkaTopic,
+    kafkaDlqTopic: topicName(read('KAFKA_DLQ_TOPIC', `${kafkaTopic}.dlq`), 'KAFKA_DLQ_TOPIC'),
+    kafkaGroupId: nonEmpty(read('KAFKA_GROUP_ID', 'conversation-sync'), 'KAFKA_GROUP_ID'),
+    kafkaPartitions: integer(read('KAFKA_PARTITIONS', '3'), 'KAFKA_PARTITIONS', 1, 1000),
+    databaseUrl: url(read('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/conversation_sync'), 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    redisUrl: url(read('REDIS_URL', 'redis://127.0.0.1:6379/0'), 'REDIS_URL', ['redis:', 'rediss:']),
+    apiPort: integer(read('API_PORT', '5001'), 'API_PORT', 1, 65535),
+    consumerHttpPort: integer(read('CONSUMER_HTTP_PORT', '5002'), 'CONSUMER_HTTP_PORT', 1, 65535),
+    apiToken: env.API_TOKEN ? env.API_TOKEN : null,
+    logLevel: oneOf(read('LOG_LEVEL', 'info'), 'LOG_LEVEL', LOG_LEVELS),
+    commandTimeoutMs: integer(read('COMMAND_TIMEOUT_MS', '5000'), 'COMMAND_TIMEOUT_MS', 100, 600_000),
+  };
+}
+
+function nonEmpty(value: string, name: ConfigVariable): string {
+  if (value === '') throw new ConfigError(name, 'must not be empty');
+  return value;
+}
+
+function topicName(value: string, name: ConfigVariable): string {
+  if (!/^[A-Za-z0-9._-]{1,249}$/.test(value)) throw new ConfigError(name, `must be a Kafka topic name (letters, digits, . _ -), got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function brokerList(value: string): string[] {
+  const brokers = value.split(',').map((broker) => broker.trim());
+  for (const broker of brokers) {
+    if (!/^[^\s:]+:\d{1,5}$/.test(broker)) {
+      throw new ConfigError('KAFKA_BROKERS', `must be a comma-separated list of host:port, got ${JSON.stringify(broker)}`);
+    }
+  }
+  return brokers;
+}
+
+function integer(value: string, name: ConfigVariable, min: number, max: number): number {
+  const parsed = Number(value);
+  if (!/^\d+$/.test(value) || parsed < min || parsed > max) throw new ConfigError(name, `must be an integer in ${min}..${max}, got ${JSON.stringify(value)}`);
+  return parsed;
+}
+
+function url(value: string, name: ConfigVariable, protocols: string[]): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new ConfigError(name, `must be a URL, got ${JSON.stringify(value)}`);
+  }
+  if (!protocols.includes(parsed.protocol)) throw new ConfigError(name, `must start with ${protocols.join(' or ')}//`);
+  return value;
+}
+
+function oneOf<T extends string>(value: string, name: ConfigVariable, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+  return value as T;
+}

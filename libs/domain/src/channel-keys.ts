@@ -1,0 +1,30 @@
+import { PERSON_CHANNEL } from './events';
+
+/**
+ * A channel's storage key. It is a JSON array, so no two different ids can
+ * produce the same key whatever characters they hold, and a person channel is
+ * the same key seen from either side: [1, lower uid, higher uid].
+ */
+export function channelKeyOf(channelType: number, uid: string, channelIdAsSeenByUid: string): string {
+  if (channelType !== PERSON_CHANNEL) return JSON.stringify([channelType, channelIdAsSeenByUid]);
+  return uid < channelIdAsSeenByUid
+    ? JSON.stringify([PERSON_CHANNEL, uid, channelIdAsSeenByUid])
+    : JSON.stringify([PERSON_CHANNEL, channelIdAsSeenByUid, uid]);
+}
+
+/** The channel id as `uid` sees it: for a person channel, the other person. */
+export function channelIdSeenBy(uid: string, channelKey: string): string {
+  const parts = JSON.parse(channelKey) as [number, string, string?];
+  if (parts[0] !== PERSON_CHANNEL) return parts[1];
+  const [, low, high] = parts as [number, string, string];
+  return uid === low ? high : low;
+}
+
+export function channelTypeOf(channelKey: string): number {
+  return (JSON.parse(channelKey) as [number])[0];
+}
+
+/** In-process map key of one user's conversation in one channel. */
+export function conversationKeyOf(uid: string, channelKey: string): string {
+  return JSON.stringify([uid, channelKey]);
+}

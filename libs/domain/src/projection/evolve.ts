@@ -1,0 +1,263 @@
+import { channelKeyOf, conversationKeyOf } from '../channel-keys';
+import {
+  ConversationDeletedEvent,
+  ConversationReadEvent,
+  ConversationUnreadSetEvent,
+  ImEvent,
+  MessageEvent,
+  PERSON_CHANNEL,
+  SubscribersChangedEvent,
+} from '../events';
+import { maxBigint } from '../int64';
+import { deliveredSeq, visibleHead } from '../view/conversation-view';
+import { renderMessageBody } from '../view/render';
+import {
+  ChannelRecord,
+  ConversationRecord,
+  MessageHead,
+  MessageRecord,
+  higherHead,
+  newChannel,
+  newConversation,
+} from './records';
+
+/**
+ * The records one batch of events may read and write. Loaders fill it with the
+ * records named by `recordsNeededBy`; `evolve` applies events to it in order
+ * and marks what changed; writers persist what is marked.
+ */
+export interface ProjectionState {
+  channels: Map<string, ChannelRecord>;
+  conversations: Map<string, ConversationRecord>;
+  /** `messageSlot(channelKey, seq)` of messages already stored. */
+  storedMessages: Set<string>;
+  newMessages: MessageRecord[];
+  changedChannels: Set<string>;
+  changedConversations: Set<string>;
+}
+
+export function emptyProjectionState(): ProjectionState {
+  return {
+    channels: new Map(),
+    conversations: new Map(),
+    storedMessages: new Set(),
+    newMessages: [],
+    changedChannels: new Set(),
+    changedConversations: new Set(),
+  };
+}
+
+export function messageSlot(channelKey: string, seq: number): string {
+  return `${seq} ${channelKey}`;
+}
+
+export interface RecordsNeeded {
+  channelKeys: string[];
+  conversations: { uid: string; channelKey: string }[];
+  messages: { channelKey: string; seq: number }[];
+}
+
+/** What a loader must fetch before `evolve` can apply the event. */
+export function recordsNeededBy(event: ImEvent): RecordsNeeded {
+  switch (event.type) {
+    case 'message': {
+      const channelKey = messageChannelKey(event);
+      const uids = [event.from_uid, ...(recipientsOf(event) ?? [])];
+      return {
+        channelKeys: [channelKey],
+        conversations: uids.map((uid) => ({ uid, channelKey })),
+        messages: [{ channelKey, seq: event.message_seq }],
+      };
+    }
+    case 'subscribers_added':
+    case 'subscribers_removed': {
+      const channelKey = channelKeyOf(event.channel_type, '', event.channel_id);
+      return { channelKeys: [channelKey], conversations: event.subscribers.map((uid) => ({ uid, channelKey })), messages: [] };
+    }
+    case 'conversation_read':
+    case 'conversation_unread_set':
+    case 'conversation_deleted': {
+      const channelKey = channelKeyOf(event.channel_type, event.uid, event.channel_id);
+      return { channelKeys: [channelKey], conversations: [{ uid: event.uid, channelKey }], messages: [] };
+    }
+    default: {
+      const exhaustive: never = event;
+      return exhaustive;
+    }
+  }
+}
+
+/** Applies one event at `version` (unique per event, increasing in apply order). */
+export function evolve(state: ProjectionState, event: ImEvent, version: bigint): void {
+  switch (event.type) {
+    case 'message':
+      return applyMessage(state, event, version);
+    case 'subscribers_added':
+      return applySubscribersAdded(state, event, version);
+    case 'subscribers_removed':
+      return applySubscribersRemoved(state, event, version);
+    case 'conversation_read':
+      return applyRead(state, event, version);
+    case 'conversation_unread_set':
+      return applyUnreadSet(state, event, version);
+    case 'conversation_deleted':
+      return applyDeleted(state, event, version);
+    default: {
+      const exhaustive: never = event;
+      return exhaustive;
+    }
+  }
+}
+
+function messageChannelKey(event: MessageEvent): string {
+  return channelKeyOf(event.channel_type, event.from_uid, event.channel_id);
+}
+
+/** Explicit recipients, or null when the channel's members receive it. */
+function recipientsOf(event: MessageEvent): string[] | null {
+  if (event.channel_type === PERSON_CHANNEL) return [...new Set([event.from_uid, event.channel_id])];
+  return event.subscribers;
+}
+
+function applyMessage(state: ProjectionState, event: MessageEvent, version: bigint): void {
+  if (event.header.no_persist === 1 || event.header.sync_once === 1) return;
+  const channelKey = messageChannelKey(event);
+  const slot = messageSlot(channelKey, event.message_seq);
+  if (state.storedMessages.has(slot)) return;
+  state.storedMessages.add(slot);
+
+  const recipients = recipientsOf(event);
+  const head: MessageHead = { seq: event.message_seq, timestamp: event.timestamp, clientMsgNo: event.client_msg_no };
+  state.newMessages.push({
+    channelKey,
+    seq: event.message_seq,
+    messageId: event.message_id,
+    fromUid: event.from_uid,
+    timestamp: event.timestamp,
+    clientMsgNo: event.client_msg_no,
+    version,
+    recipients,
+    body: renderMessageBody(event),
+  });
+
+  const channel = getChannel(state, channelKey, event.channel_type);
+  putChannel(state, {
+    ...channel,
+    latestSeq: Math.max(channel.latestSeq, head.seq),
+    ...(recipients === null ? { broadcastHead: higherHead(channel.broadcastHead, head), broadcastVersion: version } : {}),
+  });
+
+  for (const uid of recipients ?? []) {
+    const conversation = getOrCreateConversation(state, uid, channelKey, event);
+    putConversation(state, { ...conversation, directHead: higherHead(conversation.directHead, head), version });
+  }
+  // A sender who is neither member nor recipient gets no conversation from sending.
+  const sender = getConversation(state, event.from_uid, channelKey);
+  if (sender) putConversation(state, { ...sender, ownSeq: Math.max(sender.ownSeq, head.seq), version });
+}
+
+function applySubscribersAdded(state: ProjectionState, event: SubscribersChangedEvent, version: bigint): void {
+  const channelKey = channelKeyOf(event.channel_type, '', event.channel_id);
+  const channel = getChannel(state, channelKey, event.channel_type);
+  for (const uid of event.subscribers) {
+    const conversation =
+      getConversation(state, uid, channelKey) ?? newConversation(uid, channelKey, event.channel_id, event.channel_type);
+    if (conversation.membership === 'member') continue;
+    const wasVisible = visibleHead(conversation, channel) !== null;
+    putConversation(state, {
+      ...conversation,
+      membership: 'member',
+      floor: Math.max(conversation.floor, channel.latestSeq),
+      leftVersion: null,
+      frozenHead: null,
+      version,
+      clearedVersion: wasVisible ? version : conversation.clearedVersion,
+    });
+  }
+}
+
+function applySubscribersRemoved(state: ProjectionState, event: SubscribersChangedEvent, version: bigint): void {
+  const channelKey = channelKeyOf(event.channel_type, '', event.channel_id);
+  const channel = getChannel(state, channelKey, event.channel_type);
+  for (const uid of event.subscribers) {
+    const conversation = getConversation(state, uid, channelKey);
+    if (conversation?.membership !== 'member') continue;
+    // Nothing the user sees changes, so the version only absorbs the channel's.
+    putConversation(state, {
+      ...conversation,
+      membership: 'left',
+      leftVersion: version,
+      frozenHead: channel.broadcastHead,
+      version: maxBigint(conversation.version, channel.broadcastVersion),
+    });
+  }
+}
+
+function applyRead(state: ProjectionState, event: ConversationReadEvent, version: bigint): void {
+  updateConversationOf(state, event, (conversation, channel) => {
+    const delivered = deliveredSeq(conversation, channel);
+    const target = event.read_to_seq === null ? delivered : Math.min(event.read_to_seq, delivered);
+    if (target <= conversation.readSeq) return conversation;
+    return { ...conversation, readSeq: target, version };
+  });
+}
+
+function applyUnreadSet(state: ProjectionState, event: ConversationUnreadSetEvent, version: bigint): void {
+  updateConversationOf(state, event, (conversation, channel) => {
+    const lastMsgSeq = visibleHead(conversation, channel)?.seq ?? 0;
+    return { ...conversation, readSeq: Math.max(conversation.floor, lastMsgSeq - event.unread), version };
+  });
+}
+
+function applyDeleted(state: ProjectionState, event: ConversationDeletedEvent, version: bigint): void {
+  updateConversationOf(state, event, (conversation, channel) => {
+    if (visibleHead(conversation, channel) === null) return conversation;
+    return {
+      ...conversation,
+      floor: Math.max(conversation.floor, deliveredSeq(conversation, channel)),
+      version,
+      clearedVersion: version,
+    };
+  });
+}
+
+type ConversationEvent = ConversationReadEvent | ConversationUnreadSetEvent | ConversationDeletedEvent;
+
+/** Conversation commands on a conversation the user never had change nothing. */
+function updateConversationOf(
+  state: ProjectionState,
+  event: ConversationEvent,
+  update: (conversation: ConversationRecord, channel: ChannelRecord) => ConversationRecord,
+): void {
+  const channelKey = channelKeyOf(event.channel_type, event.uid, event.channel_id);
+  const conversation = getConversation(state, event.uid, channelKey);
+  if (!conversation) return;
+  const updated = update(conversation, getChannel(state, channelKey, event.channel_type));
+  if (updated !== conversation) putConversation(state, updated);
+}
+
+// --- working-set access ---
+
+function getChannel(state: ProjectionState, key: string, channelType: number): ChannelRecord {
+  return state.channels.get(key) ?? newChannel(key, channelType);
+}
+
+function putChannel(state: ProjectionState, channel: ChannelRecord): void {
+  state.channels.set(channel.key, channel);
+  state.changedChannels.add(channel.key);
+}
+
+function getConversation(state: ProjectionState, uid: string, channelKey: string): ConversationRecord | undefined {
+  return state.conversations.get(conversationKeyOf(uid, channelKey));
+}
+
+function getOrCreateConversation(state: ProjectionState, uid: string, channelKey: string, event: MessageEvent): ConversationRecord {
+  const channelId = event.channel_type !== PERSON_CHANNEL ? event.channel_id : uid === event.from_uid ? event.channel_id : event.from_uid;
+  return getConversation(state, uid, channelKey) ?? newConversation(uid, channelKey, channelId, event.channel_type);
+}
+
+function putConversation(state: ProjectionState, conversation: ConversationRecord): void {
+  const key = conversationKeyOf(conversation.uid, conversation.channelKey);
+  state.conversations.set(key, conversation);
+  state.changedConversations.add(key);
+}

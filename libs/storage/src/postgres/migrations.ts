@@ -1,0 +1,60 @@
+/** Schema migrations, applied in order, each once. Append; never edit an applied one. */
+export const MIGRATIONS: readonly { id: number; name: string; sql: string }[] = [
+  {
+    id: 1,
+    name: 'projections',
+    sql: `
+      CREATE TABLE version_clock (
+        id smallint PRIMARY KEY CHECK (id = 1),
+        version bigint NOT NULL
+      );
+      INSERT INTO version_clock (id, version) VALUES (1, 0);
+
+      CREATE TABLE channels (
+        channel_key text PRIMARY KEY,
+        channel_type smallint NOT NULL,
+        latest_seq bigint NOT NULL,
+        broadcast_head jsonb,
+        broadcast_version bigint NOT NULL
+      );
+
+      CREATE TABLE conversations (
+        uid text NOT NULL,
+        channel_key text NOT NULL,
+        channel_id text NOT NULL,
+        channel_type smallint NOT NULL,
+        floor bigint NOT NULL,
+        read_seq bigint NOT NULL,
+        own_seq bigint NOT NULL,
+        direct_head jsonb,
+        membership text NOT NULL CHECK (membership IN ('none', 'member', 'left')),
+        left_version bigint,
+        frozen_head jsonb,
+        version bigint NOT NULL,
+        cleared_version bigint,
+        PRIMARY KEY (uid, channel_key)
+      );
+
+      CREATE TABLE messages (
+        channel_key text NOT NULL,
+        seq bigint NOT NULL,
+        message_id bigint NOT NULL,
+        from_uid text NOT NULL,
+        timestamp bigint NOT NULL,
+        client_msg_no text NOT NULL,
+        version bigint NOT NULL,
+        recipients jsonb,
+        body text NOT NULL,
+        PRIMARY KEY (channel_key, seq)
+      );
+
+      CREATE TABLE consumer_checkpoints (
+        group_id text NOT NULL,
+        topic text NOT NULL,
+        partition integer NOT NULL,
+        next_offset bigint NOT NULL,
+        PRIMARY KEY (group_id, topic, partition)
+      );
+    `,
+  },
+];

@@ -1,0 +1,99 @@
+import { ChannelRecord, ConversationRecord, MessageHead, MessageRecord } from '@cs/domain';
+import Redis, { RedisOptions } from 'ioredis';
+
+/**
+ * The Redis key layout, in one place. Ids are hex-encoded inside the hash tag:
+ * any character an id holds ('{', ':', spaces, CJK) can neither collide with
+ * another id nor move the hash slot, and everything one user's or one channel's
+ * operation touches shares a slot.
+ */
+export const redisKeys = {
+  /** Highest version whose batch is completely written. */
+  watermark: 'cs:watermark',
+  /** Present while Redis holds everything PostgreSQL does; absent after a flush until rebuilt. */
+  complete: 'cs:complete',
+  /** Prefix of every key this service owns. */
+  pattern: 'cs:*',
+  /** Hash: channel key -> conversation record. */
+  userConversations: (uid: string) => `cs:{u:${hex(uid)}}:conversations`,
+  /** String: channel record. */
+  channel: (channelKey: string) => `cs:{c:${hex(channelKey)}}:channel`,
+  /** Sorted set: score = seq (≤ 2^53, exact as a double), member = message record. */
+  channelMessages: (channelKey: string) => `cs:{c:${hex(channelKey)}}:messages`,
+};
+
+function hex(id: string): string {
+  return Buffer.from(id, 'utf8').toString('hex');
+}
+
+export function createRedis(redisUrl: string, options: RedisOptions = {}): Redis {
+  const redis = new Redis(redisUrl, {
+    // Fail fast while Redis is away: callers fall back to PostgreSQL or retry the batch.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: 2_000,
+    connectTimeout: 2_000,
+    retryStrategy: (attempt) => Math.min(attempt * 100, 1_000),
+    ...options,
+  });
+  redis.on('error', () => undefined);
+  return redis;
+}
+
+// --- record codecs: int64 values are written as decimal strings, never as JSON numbers ---
+
+export function encodeConversation(c: ConversationRecord): string {
+  return JSON.stringify([
+    c.uid,
+    c.channelKey,
+    c.channelId,
+    c.channelType,
+    c.floor,
+    c.readSeq,
+    c.ownSeq,
+    c.directHead,
+    c.membership,
+    c.leftVersion?.toString() ?? null,
+    c.frozenHead,
+    c.version.toString(),
+    c.clearedVersion?.toString() ?? null,
+  ]);
+}
+
+export function decodeConversation(text: string): ConversationRecord {
+  const [uid, channelKey, channelId, channelType, floor, readSeq, ownSeq, directHead, membership, leftVersion, frozenHead, version, clearedVersion] =
+    JSON.parse(text);
+  return {
+    uid,
+    channelKey,
+    channelId,
+    channelType,
+    floor,
+    readSeq,
+    ownSeq,
+    directHead: directHead as MessageHead | null,
+    membership,
+    leftVersion: leftVersion === null ? null : BigInt(leftVersion),
+    frozenHead: frozenHead as MessageHead | null,
+    version: BigInt(version),
+    clearedVersion: clearedVersion === null ? null : BigInt(clearedVersion),
+  };
+}
+
+export function encodeChannel(c: ChannelRecord): string {
+  return JSON.stringify([c.key, c.channelType, c.latestSeq, c.broadcastHead, c.broadcastVersion.toString()]);
+}
+
+export function decodeChannel(text: string): ChannelRecord {
+  const [key, channelType, latestSeq, broadcastHead, broadcastVersion] = JSON.parse(text);
+  return { key, channelType, latestSeq, broadcastHead, broadcastVersion: BigInt(broadcastVersion) };
+}
+
+export function encodeMessage(m: MessageRecord): string {
+  return JSON.stringify([m.channelKey, m.seq, m.messageId.toString(), m.fromUid, m.timestamp, m.clientMsgNo, m.version.toString(), m.recipients, m.body]);
+}
+
+export function decodeMessage(text: string): MessageRecord {
+  const [channelKey, seq, messageId, fromUid, timestamp, clientMsgNo, version, recipients, body] = JSON.parse(text);
+  return { channelKey, seq, messageId: BigInt(messageId), fromUid, timestamp, clientMsgNo, version: BigInt(version), recipients, body };
+}

@@ -1,0 +1,32 @@
+import { ChannelRecord, ConversationRecord, MessageRecord } from '@cs/domain';
+
+/** What a sync needs of one user, read consistently from one store. */
+export interface UserSnapshot {
+  conversations: ConversationRecord[];
+  /** Channel records of the channels the user is a member of. */
+  channels: Map<string, ChannelRecord>;
+  /** Redis only: the version up to which the snapshot is whole; newer records are left out of recents. */
+  watermark?: bigint;
+}
+
+export interface RecentsRequest {
+  conversation: ConversationRecord;
+  afterSeq: number;
+  uptoSeq: number;
+  count: number;
+}
+
+export interface SyncRead {
+  snapshot: UserSnapshot;
+  /** Per recents request: its visible messages, newest first, at most `count`. */
+  recents: MessageRecord[][];
+}
+
+/** A store the sync endpoint reads from. */
+export interface SyncReadStore {
+  /**
+   * Reads one user consistently: the snapshot, then the recents `planRecents`
+   * asks for. null when this store cannot answer consistently right now.
+   */
+  readSync(uid: string, planRecents: (snapshot: UserSnapshot) => RecentsRequest[]): Promise<SyncRead | null>;
+}
