@@ -221,12 +221,12 @@ const rules: Row[] = [
     given: [
       joined('团队:1|{x} "q"\\', ['用户 一', 'u@x:y|z{']),
       G('团队:1|{x} "q"\\', 'u@x:y|z{', 1),
-      P('用户 一', 'u@x:y|z{', 2),
+      P('用户 一', 'u@x:y|z{', 1, { timestamp: 1_700_000_002 }),
       read('用户 一', '团队:1|{x} "q"\\', GROUP),
     ],
     then: {
       '用户 一': [
-        { channel_id: 'u@x:y|z{', channel_type: 1, unread: 0, recents: [{ message_seq: 2, channel_id: 'u@x:y|z{', from_uid: '用户 一' }] },
+        { channel_id: 'u@x:y|z{', channel_type: 1, unread: 0, recents: [{ message_seq: 1, channel_id: 'u@x:y|z{', from_uid: '用户 一' }] },
         { channel_id: '团队:1|{x} "q"\\', channel_type: GROUP, unread: 0, version: v(3), recents: [{ message_seq: 1, channel_id: '团队:1|{x} "q"\\', from_uid: 'u@x:y|z{' }] },
       ],
       'u@x:y|z{': [
@@ -263,7 +263,8 @@ describe('evolve: events that must change no state', () => {
 
   it('a duplicate seq stores nothing more and marks no record changed', () => {
     const { state } = given([P('a', 'b', 1)]);
-    const before = structuredClone({ channels: state.channels, conversations: state.conversations });
+    // Records are replaced, never mutated, so shallow copies keep the old ones.
+    const before = { channels: new Map(state.channels), conversations: new Map(state.conversations) };
     state.changedChannels.clear();
     state.changedConversations.clear();
     evolve(state, P('b', 'a', 1, { client_msg_no: 'other' }), v(1));

@@ -1,0 +1,191 @@
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import Redis from 'ioredis';
+import { Admin, Kafka, Producer, logLevel } from 'kafkajs';
+import { Client } from 'pg';
+import { stringifyExact } from './json';
+import { waitFor } from './wait-for';
+
+const BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+const POSTGRES_ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_HOST_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/**
+ * One test file's private world: its own topic, consumer group, database and
+ * Redis db, so files run side by side and leave nothing behind.
+ */
+export class TestEnvironment {
+  readonly topic: string;
+  readonly dlqTopic: string;
+  readonly groupId: string;
+  readonly databaseName: string;
+  readonly kafka: Kafka;
+  redisDb = -1;
+  private producer?: Producer;
+  private admin?: Admin;
+  private redisClient?: Redis;
+
+  constructor(readonly name: string, readonly partitions = 3) {
+    const suffix = `${name.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${randomBytes(4).toString('hex')}`;
+    this.topic = `test.${suffix}`;
+    this.dlqTopic = `${this.topic}.dlq`;
+    this.groupId = `test-${suffix}`;
+    this.databaseName = `cs_test_${suffix}`;
+    this.kafka = new Kafka({ clientId: `test-${name}`, brokers: BROKERS, logLevel: logLevel.NOTHING });
+  }
+
+  get databaseUrl(): string {
+    return `postgres://postgres@127.0.0.1:5432/${this.databaseName}`;
+  }
+
+  get redisUrl(): string {
+    return `${REDIS_HOST_URL}/${this.redisDb}`;
+  }
+
+  /** Environment variables for the apps under test. */
+  appEnv(extra: Record<string, string> = {}): Record<string, string> {
+    return {
+      KAFKA_BROKERS: BROKERS.join(','),
+      KAFKA_TOPIC: this.topic,
+      KAFKA_DLQ_TOPIC: this.dlqTopic,
+      KAFKA_GROUP_ID: this.groupId,
+      KAFKA_PARTITIONS: String(this.partitions),
+      DATABASE_URL: this.databaseUrl,
+      REDIS_URL: this.redisUrl,
+      LOG_LEVEL: 'warn',
+      KAFKAJS_NO_PARTITIONER_WARNING: '1',
+      ...extra,
+    };
+  }
+
+  async setUp(): Promise<void> {
+    this.redisDb = await claimRedisDb(this.name);
+    this.redisClient = new Redis(this.redisUrl, { lazyConnect: false });
+    await this.redisClient.flushdb();
+    this.admin = this.kafka.admin();
+    await this.admin.connect();
+    await this.admin.createTopics({
+      topics: [
+        { topic: this.topic, numPartitions: this.partitions },
+        { topic: this.dlqTopic, numPartitions: 1 },
+      ],
+      waitForLeaders: true,
+    });
+  }
+
+  async tearDown(): Promise<void> {
+    await this.producer?.disconnect().catch(() => undefined);
+    await this.admin?.deleteTopics({ topics: [this.topic, this.dlqTopic] }).catch(() => undefined);
+    await this.admin?.deleteGroups([this.groupId]).catch(() => undefined);
+    await this.admin?.disconnect().catch(() => undefined);
+    if (this.redisClient) {
+      await this.redisClient.flushdb().catch(() => undefined);
+      this.redisClient.disconnect();
+    }
+    await releaseRedisDb(this.redisDb);
+    await withPostgres((client) => client.query(`DROP DATABASE IF EXISTS "${this.databaseName}" WITH (FORCE)`)).catch(() => undefined);
+  }
+
+  get redis(): Redis {
+    return this.redisClient!;
+  }
+
+  /** Publishes events (objects; bigint fields written as bare integers, strings sent as they are). */
+  async produce(events: (object | string)[], key = 'channel', partition?: number): Promise<void> {
+    if (!this.producer) {
+      this.producer = this.kafka.producer({ allowAutoTopicCreation: false });
+      await this.producer.connect();
+    }
+    await this.producer.send({
+      topic: this.topic,
+      acks: -1,
+      messages: events.map((event) => ({ key, partition, value: typeof event === 'string' ? event : stringifyExact(event) })),
+    });
+  }
+
+  /** Waits until the consumer has applied everything produced so far (its checkpoints reach the topic's end offsets). */
+  async waitUntilApplied(timeoutMs = 30_000): Promise<void> {
+    const ends = await this.admin!.fetchTopicOffsets(this.topic);
+    await waitFor(
+      'the consumer to apply every produced event',
+      () =>
+        withDatabase(this.databaseUrl, async (client) => {
+          const { rows } = await client.query<{ partition: number; next_offset: string }>(
+            'SELECT partition, next_offset FROM consumer_checkpoints WHERE group_id = $1 AND topic = $2',
+            [this.groupId, this.topic],
+          );
+          const applied = new Map(rows.map((r) => [r.partition, BigInt(r.next_offset)]));
+          return ends.every((end) => BigInt(end.high) === 0n || (applied.get(end.partition) ?? 0n) >= BigInt(end.high));
+        }),
+      timeoutMs,
+    );
+  }
+
+  /** Reads the dead-letter topic from the start until `count` records arrived. */
+  async readDeadLetters(count: number, timeoutMs = 20_000) {
+    const consumer = this.kafka.consumer({ groupId: `${this.groupId}-dlq-reader-${randomBytes(3).toString('hex')}` });
+    const letters: { key: string | null; value: string | null; headers: Record<string, string> }[] = [];
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.dlqTopic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const headers: Record<string, string> = {};
+        for (const [name, value] of Object.entries(message.headers ?? {})) headers[name] = String(value);
+        letters.push({ key: message.key?.toString() ?? null, value: message.value?.toString() ?? null, headers });
+      },
+    });
+    try {
+      await waitFor(`${count} dead letters`, () => letters.length >= count, timeoutMs);
+      return letters;
+    } finally {
+      await consumer.disconnect();
+    }
+  }
+}
+
+export async function withDatabase<T>(url: string, work: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+function withPostgres<T>(work: (client: Client) => Promise<T>): Promise<T> {
+  return withDatabase(POSTGRES_ADMIN_URL, work);
+}
+
+/** Redis dbs 1..15 are handed out to test files through a lease key in db 0, so concurrent files never share one. */
+async function claimRedisDb(owner: string): Promise<number> {
+  const redis = new Redis(`${REDIS_HOST_URL}/0`);
+  try {
+    return await waitFor('a free Redis db for tests', async () => {
+      for (let db = 1; db <= 15; db++) {
+        if ((await redis.set(`cs-test-db-lease:${db}`, owner, 'EX', 1800, 'NX')) === 'OK') return db;
+      }
+      return undefined;
+    }, 60_000);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function releaseRedisDb(db: number): Promise<void> {
+  if (db < 0) return;
+  const redis = new Redis(`${REDIS_HOST_URL}/0`);
+  await redis.del(`cs-test-db-lease:${db}`).catch(() => undefined);
+  redis.disconnect();
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
