@@ -17,6 +17,12 @@ export interface DeadLetter {
 }
 
 export interface BatchOutcome {
+  /**
+   * Set when the batch starts after the partition's checkpoint (Kafka's group
+   * offset is ahead of PostgreSQL, e.g. an emptied database): nothing was
+   * applied, and the consumer must seek back to this offset.
+   */
+  rewindTo?: string;
   applied: number;
   skipped: number;
   deadLetters: number;
@@ -40,11 +46,11 @@ export class BatchApplier {
     private readonly sendDeadLetters: (topic: string, partition: number, letters: DeadLetter[]) => Promise<void>,
   ) {}
 
-  async apply(topic: string, partition: number, records: IncomingRecord[]): Promise<BatchOutcome> {
+  async apply(topic: string, partition: number, records: IncomingRecord[], allowRewind = false): Promise<BatchOutcome> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      const outcome = await this.applyInTransaction(client, topic, partition, records);
+      const outcome = await this.applyInTransaction(client, topic, partition, records, allowRewind);
       await client.query('COMMIT');
       return outcome;
     } catch (error) {
@@ -55,9 +61,18 @@ export class BatchApplier {
     }
   }
 
-  private async applyInTransaction(client: PoolClient, topic: string, partition: number, records: IncomingRecord[]): Promise<BatchOutcome> {
+  private async applyInTransaction(
+    client: PoolClient,
+    topic: string,
+    partition: number,
+    records: IncomingRecord[],
+    allowRewind: boolean,
+  ): Promise<BatchOutcome> {
     const lastVersion = await this.projections.lockVersionClock(client);
     const nextOffset = await this.checkpoints.read(client, this.groupId, topic, partition);
+    if (allowRewind && BigInt(records[0].offset) > BigInt(nextOffset ?? '0')) {
+      return { rewindTo: nextOffset ?? '0', applied: 0, skipped: 0, deadLetters: 0, eventsByType: {} };
+    }
     const fresh = nextOffset === null ? records : records.filter((r) => BigInt(r.offset) >= BigInt(nextOffset));
     const outcome: BatchOutcome = { applied: 0, skipped: records.length - fresh.length, deadLetters: 0, eventsByType: {} };
     if (fresh.length === 0) return outcome;

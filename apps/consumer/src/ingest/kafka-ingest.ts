@@ -15,6 +15,8 @@ export interface IngestListener {
 export class KafkaIngest {
   private readonly consumer: Consumer;
   private joined = false;
+  /** Partitions already checked against their PostgreSQL checkpoint since this process started. */
+  private readonly checkedPartitions = new Set<number>();
 
   constructor(
     kafka: Kafka,
@@ -56,7 +58,15 @@ export class KafkaIngest {
     for (let attempt = 1; isRunning() && !isStale(); attempt++) {
       const started = performance.now();
       try {
-        const outcome = await this.applier.apply(batch.topic, batch.partition, batch.messages);
+        // Once per partition, a batch past the checkpoint is rewound instead of applied (a log
+        // truncated by retention cannot start at the checkpoint; after one rewind we take what is there).
+        const allowRewind = !this.checkedPartitions.has(batch.partition);
+        const outcome = await this.applier.apply(batch.topic, batch.partition, batch.messages, allowRewind);
+        this.checkedPartitions.add(batch.partition);
+        if (outcome.rewindTo !== undefined) {
+          this.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: outcome.rewindTo });
+          return;
+        }
         this.listener.batchApplied(batch.partition, outcome, performance.now() - started);
         resolveOffset(batch.lastOffset());
         await heartbeat();

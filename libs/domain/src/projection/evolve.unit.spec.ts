@@ -246,7 +246,7 @@ describe('evolve: the sync contract rules', () => {
   });
 });
 
-describe('evolve: events that must change no state', () => {
+describe('evolve: records', () => {
   it.each([
     { rule: 'a no_persist message', event: P('a', 'b', 1, header({ no_persist: 1 })) },
     { rule: 'a sync_once group message', event: G('g', 'a', 1, header({ sync_once: 1 })) },
@@ -254,11 +254,17 @@ describe('evolve: events that must change no state', () => {
     { rule: 'unread_set of an unknown conversation', event: unreadSet('a', 'b', PERSON_CHANNEL, 3) },
     { rule: 'delete of an unknown conversation', event: deleted('a', 'g', GROUP) },
     { rule: 'removal of a non-member', event: removed('g', ['a']) },
-  ])('$rule', ({ event }) => {
+  ])('$rule changes no state', ({ event }) => {
     const { state } = given([event]);
     expect(state.newMessages).toEqual([]);
     expect([...state.conversations.keys()]).toEqual([]);
     expect([...state.changedConversations]).toEqual([]);
+  });
+
+  it('unread_set stores read = max(floor, last_msg_seq - unread), never below the floor', () => {
+    const { state } = given([joined('g', ['a']), G('g', 'a', 1), G('g', 'a', 2), joined('g', ['b']), G('g', 'a', 3), unreadSet('b', 'g', GROUP, 10)]);
+    const b = [...state.conversations.values()].find((conversation) => conversation.uid === 'b');
+    expect(b).toMatchObject({ floor: 2, readSeq: 2, version: v(5) });
   });
 
   it('a duplicate seq stores nothing more and marks no record changed', () => {
