@@ -46,6 +46,18 @@ async function main(): Promise<void> {
   });
   await app.listen(config.consumerHttpPort, '0.0.0.0');
   await ingest.start();
+  let repairing = false;
+  const cacheRepair = setInterval(() => {
+    if (repairing) return;
+    repairing = true;
+    applier
+      .repairCacheIfIncomplete()
+      .then(
+        (rebuilt) => rebuilt && log.info('redis was incomplete: rebuilt from PostgreSQL'),
+        (error) => log.debug('redis repair failed, will retry', { error }),
+      )
+      .finally(() => (repairing = false));
+  }, 2_000);
   log.info('consumer started', { topic: config.kafkaTopic, groupId: config.kafkaGroupId, httpPort: config.consumerHttpPort });
 
   let stopping = false;
@@ -54,6 +66,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info('stopping', { signal });
     const forced = setTimeout(() => process.exit(1), 9_000);
+    clearInterval(cacheRepair);
     await ingest.stop().catch((error) => log.error('leaving the group failed', { error }));
     await producer.disconnect().catch(() => undefined);
     await app.close().catch(() => undefined);

@@ -106,6 +106,28 @@ export class BatchApplier {
     return outcome;
   }
 
+  /**
+   * Rebuilds Redis from PostgreSQL if it lost its data, even when no events
+   * arrive; under the version clock, so no batch interleaves. Returns whether it rebuilt.
+   */
+  async repairCacheIfIncomplete(): Promise<boolean> {
+    if (await this.cache.isComplete()) return false;
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const version = await this.projections.lockVersionClock(client);
+      const rebuilt = !(await this.cache.isComplete());
+      if (rebuilt) await this.rebuildCache(client, version);
+      await client.query('COMMIT');
+      return rebuilt;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
   /** Redis lost its data (flush, restart): refill it from PostgreSQL as this transaction sees it. */
   private async rebuildCache(client: PoolClient, watermark: bigint): Promise<void> {
     await this.cache.rebuild(this.projections.allRecords(client), watermark);

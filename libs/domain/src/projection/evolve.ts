@@ -151,9 +151,11 @@ function applyMessage(state: ProjectionState, event: MessageEvent, version: bigi
     const conversation = getOrCreateConversation(state, uid, channelKey, event);
     putConversation(state, { ...conversation, directHead: higherHead(conversation.directHead, head), version });
   }
-  // A sender who is neither member nor recipient gets no conversation from sending.
+  // Own messages count as read only where they were delivered to the sender: a removed
+  // member, or a sender outside the explicit recipients, keeps the conversation as it was.
   const sender = getConversation(state, event.from_uid, channelKey);
-  if (sender) putConversation(state, { ...sender, ownSeq: Math.max(sender.ownSeq, head.seq), version });
+  const deliveredToSender = recipients === null ? sender?.membership === 'member' : recipients.includes(event.from_uid);
+  if (sender && deliveredToSender) putConversation(state, { ...sender, ownSeq: Math.max(sender.ownSeq, head.seq), version });
 }
 
 function applySubscribersAdded(state: ProjectionState, event: SubscribersChangedEvent, version: bigint): void {

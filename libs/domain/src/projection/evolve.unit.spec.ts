@@ -190,6 +190,16 @@ const rules: Row[] = [
     then: { a: [{ last_msg_seq: 4, readed_to_msg_seq: 3, unread: 1, version: v(4) }] },
   },
   {
+    rule: 'a removed member who still sends keeps the conversation as it was (unread unchanged)',
+    given: [joined('g', ['a', 'b']), G('g', 'a', 1), G('g', 'a', 2), removed('g', ['b']), G('g', 'b', 3)],
+    then: { b: [{ last_msg_seq: 2, readed_to_msg_seq: 0, unread: 2, version: v(2), recents: seqs(2, 1) }] },
+  },
+  {
+    rule: "a message to explicit subscribers that leaves out its sender does not mark the sender's conversation read",
+    given: [joined('g', ['a', 'b']), G('g', 'a', 1), G('g', 'b', 2, { subscribers: ['c'] })],
+    then: { b: [{ last_msg_seq: 1, readed_to_msg_seq: 0, unread: 1, version: v(1) }], c: [{ last_msg_seq: 2, unread: 2 }] },
+  },
+  {
     rule: 'own group messages never count',
     given: [joined('g', ['a', 'b']), G('g', 'b', 1), G('g', 'a', 2), G('g', 'b', 3)],
     then: { a: [{ last_msg_seq: 3, readed_to_msg_seq: 2, unread: 1, version: v(3) }] },

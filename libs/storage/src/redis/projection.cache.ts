@@ -33,6 +33,10 @@ export class ProjectionCache implements SyncReadStore {
     return results[0][1] === 1;
   }
 
+  async isComplete(): Promise<boolean> {
+    return (await this.redis.exists(redisKeys.complete)) === 1;
+  }
+
   /** Replaces everything with the records given (the PostgreSQL truth), then marks Redis complete. */
   async rebuild(records: AsyncIterable<{ channels?: ChannelRecord[]; conversations?: ConversationRecord[]; messages?: MessageRecord[] }>, watermark: bigint): Promise<void> {
     await this.redis.del(redisKeys.complete);
