@@ -5,8 +5,7 @@ import { configOrExit, createLogger, loadConfig } from '@cs/config';
 import { createKafka, ensureTopics } from '@cs/kafka';
 import { CheckpointRepository, ProjectionCache, ProjectionRepository, createPool, createRedis, migrate } from '@cs/storage';
 import { ConsumerModule } from './consumer.module';
-import { BatchApplier } from './ingest/batch-applier';
-import { DeadLetterPublisher } from './ingest/dead-letter.publisher';
+import { BatchApplier, DeadLetterPublisher } from '@cs/ingest';
 import { KafkaIngest } from './ingest/kafka-ingest';
 
 /** Composition root: starts everything in order, stops it in reverse on SIGTERM/SIGINT. */

@@ -1,5 +1,5 @@
 import { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
-import { BatchApplier, BatchOutcome } from './batch-applier';
+import { BatchApplier, BatchOutcome } from '@cs/ingest';
 
 export interface IngestListener {
   batchApplied(partition: number, outcome: BatchOutcome, durationMs: number): void;
