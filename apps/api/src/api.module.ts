@@ -1,23 +1,23 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import { Logger } from '@cs/config';
-import Redis from 'ioredis';
-import { Pool } from 'pg';
+import { Logger, ObservabilityModule, ReadinessCheck } from '@cs/observability';
+import { Registry } from 'prom-client';
 import { CommandPublisher } from './conversations/command.publisher';
 import { ConversationsController } from './conversations/conversations.controller';
-import { HealthController } from './health/health.controller';
 import { ErrorFilter } from './http/error.filter';
 import { API_TOKEN } from './http/token.guard';
+import { API_USER_HEADER } from './http/user-header.guard';
 import { SyncController } from './sync/sync.controller';
 import { SyncService } from './sync/sync.service';
 
 export interface ApiDependencies {
-  pool: Pool;
-  redis: Redis;
   sync: SyncService;
   commands: CommandPublisher;
   apiToken: string | null;
+  userHeader: string | null;
   log: Logger;
+  registry: Registry;
+  readinessChecks: ReadinessCheck[];
 }
 
 /** Thin wiring: controllers over services built in main.ts. */
@@ -26,13 +26,13 @@ export class ApiModule {
   static register(deps: ApiDependencies): DynamicModule {
     return {
       module: ApiModule,
-      controllers: [SyncController, ConversationsController, HealthController],
+      imports: [ObservabilityModule.register(deps.registry, deps.readinessChecks)],
+      controllers: [SyncController, ConversationsController],
       providers: [
-        { provide: Pool, useValue: deps.pool },
-        { provide: Redis, useValue: deps.redis },
         { provide: SyncService, useValue: deps.sync },
         { provide: CommandPublisher, useValue: deps.commands },
         { provide: API_TOKEN, useValue: deps.apiToken },
+        { provide: API_USER_HEADER, useValue: deps.userHeader },
         { provide: APP_FILTER, useValue: new ErrorFilter(deps.log) },
       ],
     };

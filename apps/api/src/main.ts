@@ -1,12 +1,25 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { configOrExit, createLogger, loadConfig } from '@cs/config';
+import { configOrExit, loadConfig } from '@cs/config';
+import { createLogger } from '@cs/observability';
 import { createKafka, ensureTopics } from '@cs/kafka';
-import { CheckpointRepository, ProjectionCache, ProjectionRepository, createPool, createRedis, migrate } from '@cs/storage';
+import {
+  CheckpointRepository,
+  ProjectionCache,
+  ProjectionRepository,
+  createPool,
+  createRedis,
+  migrate,
+  postgresAnswers,
+  redisAnswers,
+} from '@cs/storage';
+import { createMetricsRegistry } from '@cs/observability';
 import { ApiModule } from './api.module';
 import { CommandPublisher } from './conversations/command.publisher';
 import { MAX_BODY_BYTES, useExactJsonBodies } from './http/exact-json-body';
+import { observeRequests } from './http/request-observer';
+import { publishApiDocs } from './http/api-docs';
 import { SyncService } from './sync/sync.service';
 
 /** Composition root: starts everything in order; on SIGTERM stops accepting, drains, exits 0. */
@@ -31,11 +44,18 @@ async function main(): Promise<void> {
 
   const adapter = new FastifyAdapter({ bodyLimit: MAX_BODY_BYTES, forceCloseConnections: false, return503OnClosing: true });
   useExactJsonBodies(adapter.getInstance());
+  const registry = createMetricsRegistry('api');
+  observeRequests(adapter.getInstance(), registry, log);
+  const readinessChecks = [
+    { name: 'postgres', check: postgresAnswers(pool) },
+    { name: 'redis', check: redisAnswers(redis) },
+  ];
   const app = await NestFactory.create<NestFastifyApplication>(
-    ApiModule.register({ pool, redis, sync, commands, apiToken: config.apiToken, log }),
+    ApiModule.register({ sync, commands, apiToken: config.apiToken, userHeader: config.apiUserHeader, log, registry, readinessChecks }),
     adapter,
     { logger: false, bodyParser: false, abortOnError: false },
   );
+  publishApiDocs(app);
   await app.listen(config.apiPort, '0.0.0.0');
   log.info('api started', { port: config.apiPort, tokenRequired: config.apiToken !== null });
 

@@ -1,11 +1,23 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { configOrExit, createLogger, loadConfig } from '@cs/config';
+import { configOrExit, loadConfig } from '@cs/config';
+import { createLogger } from '@cs/observability';
 import { createKafka, ensureTopics } from '@cs/kafka';
-import { CheckpointRepository, ProjectionCache, ProjectionRepository, createPool, createRedis, migrate } from '@cs/storage';
+import {
+  CheckpointRepository,
+  ProjectionCache,
+  ProjectionRepository,
+  createPool,
+  createRedis,
+  migrate,
+  postgresAnswers,
+  redisAnswers,
+} from '@cs/storage';
+import { createMetricsRegistry } from '@cs/observability';
 import { ConsumerModule } from './consumer.module';
 import { BatchApplier, DeadLetterPublisher } from '@cs/ingest';
+import { IngestMetrics } from './ingest/ingest-metrics';
 import { KafkaIngest } from './ingest/kafka-ingest';
 
 /** Composition root: starts everything in order, stops it in reverse on SIGTERM/SIGINT. */
@@ -33,13 +45,15 @@ async function main(): Promise<void> {
     config.kafkaGroupId,
     (topic, partition, letters) => deadLetters.publish(topic, partition, letters),
   );
-  const ingest = new KafkaIngest(kafka, config.kafkaTopic, config.kafkaGroupId, applier, {
-    batchApplied: (partition, outcome, durationMs) =>
-      log.debug('batch applied', { partition, ...outcome, durationMs: Math.round(durationMs) }),
-    batchFailed: (partition, error, attempt) => log.warn('batch failed, retrying', { partition, attempt, error }),
-  });
+  const registry = createMetricsRegistry('consumer');
+  const ingest = new KafkaIngest(kafka, config.kafkaTopic, config.kafkaGroupId, applier, new IngestMetrics(registry, log));
 
-  const app = await NestFactory.create<NestFastifyApplication>(ConsumerModule.register({ pool, redis, ingest }), new FastifyAdapter(), {
+  const readiness = [
+    { name: 'postgres', check: postgresAnswers(pool) },
+    { name: 'redis', check: redisAnswers(redis) },
+    { name: 'kafka', check: async () => ingest.isJoined },
+  ];
+  const app = await NestFactory.create<NestFastifyApplication>(ConsumerModule.register(registry, readiness), new FastifyAdapter(), {
     logger: false,
     abortOnError: false,
   });

@@ -12,6 +12,7 @@ export const CONFIG_VARIABLES = [
   'API_TOKEN',
   'LOG_LEVEL',
   'COMMAND_TIMEOUT_MS',
+  'API_USER_HEADER',
 ] as const;
 
 export type ConfigVariable = (typeof CONFIG_VARIABLES)[number];
@@ -31,6 +32,8 @@ export interface AppConfig {
   logLevel: LogLevel;
   /** How long a conversation command waits for its change to become visible. */
   commandTimeoutMs: number;
+  /** Header in which the gateway names the authenticated user (lower case); null = not checked. */
+  apiUserHeader: string | null;
 }
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
@@ -67,7 +70,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
     apiToken: env.API_TOKEN ? env.API_TOKEN : null,
     logLevel: oneOf(read('LOG_LEVEL', 'info'), 'LOG_LEVEL', LOG_LEVELS),
     commandTimeoutMs: integer(read('COMMAND_TIMEOUT_MS', '5000'), 'COMMAND_TIMEOUT_MS', 100, 600_000),
+    apiUserHeader: headerName(read('API_USER_HEADER', '')),
   };
+}
+
+function headerName(value: string): string | null {
+  if (value === '') return null;
+  if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(value)) throw new ConfigError('API_USER_HEADER', `must be an HTTP header name, got ${JSON.stringify(value)}`);
+  return value.toLowerCase();
 }
 
 function nonEmpty(value: string, name: ConfigVariable): string {
@@ -110,4 +120,14 @@ function url(value: string, name: ConfigVariable, protocols: string[]): string {
 function oneOf<T extends string>(value: string, name: ConfigVariable, allowed: readonly T[]): T {
   if (!(allowed as readonly string[]).includes(value)) throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
   return value as T;
+}
+
+/** Loads the configuration or exits at once naming the bad variable. */
+export function configOrExit<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  }
 }

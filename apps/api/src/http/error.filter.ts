@@ -1,5 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
-import { Logger } from '@cs/config';
+import { Logger } from '@cs/observability';
 import { FastifyReply } from 'fastify';
 
 /** Every error answer has the WuKongIM shape `{"msg": "...", "status": n}`; nothing leaks a stack. */

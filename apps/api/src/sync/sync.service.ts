@@ -9,7 +9,7 @@ import {
   toInt64,
   viewConversation,
 } from '@cs/domain';
-import { Logger } from '@cs/config';
+import { Logger } from '@cs/observability';
 import { ProjectionCache, ProjectionRepository, RecentsRequest, SyncRead, UserSnapshot } from '@cs/storage';
 import { BadRequest, ServiceUnavailable } from '../http/errors';
 import { SyncRequestDto } from './sync-request.dto';

@@ -2,7 +2,7 @@ import { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { BatchApplier, BatchOutcome } from '@cs/ingest';
 
 export interface IngestListener {
-  batchApplied(partition: number, outcome: BatchOutcome, durationMs: number): void;
+  batchApplied(partition: number, outcome: BatchOutcome, durationMs: number, offsetLag: string): void;
   batchFailed(partition: number, error: unknown, attempt: number): void;
 }
 
@@ -67,7 +67,7 @@ export class KafkaIngest {
           this.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: outcome.rewindTo });
           return;
         }
-        this.listener.batchApplied(batch.partition, outcome, performance.now() - started);
+        this.listener.batchApplied(batch.partition, outcome, performance.now() - started, batch.offsetLag());
         resolveOffset(batch.lastOffset());
         await heartbeat();
         await commitOffsetsIfNecessary();
