@@ -26,7 +26,7 @@ describe('operability (e2e)', () => {
     for (const app of [service.api, service.consumer]) {
       const ready = await fetch(`${app.url}/health/ready`);
       expect(ready.status).toBe(200);
-      const body = await ready.json();
+      const body = (await ready.json()) as any;
       expect(body.status).toBe('ok');
       expect(Object.keys(body.details)).toEqual(expect.arrayContaining(['postgres', 'redis']));
       expect((await fetch(`${app.url}/health/live`)).status).toBe(200);
@@ -61,7 +61,7 @@ describe('operability (e2e)', () => {
   it('publishes an OpenAPI document with every endpoint', async () => {
     const response = await fetch(`${service.api.url}/docs-json`);
     expect(response.status).toBe(200);
-    const document = await response.json();
+    const document = (await response.json()) as any;
     expect(Object.keys(document.paths)).toEqual(
       expect.arrayContaining(['/conversation/sync', '/conversations/clearUnread', '/conversations/setUnread', '/conversations/delete']),
     );
@@ -91,7 +91,7 @@ describe('operability (e2e)', () => {
       expect(await missing.json()).toEqual({ msg: 'x-user-id: header required', status: 401 });
       const other = await post({ 'x-user-id': 'op-b' }, 'op-a');
       expect(other.status).toBe(403);
-      expect((await other.json()).msg).toContain('uid');
+      expect(((await other.json()) as any).msg).toContain('uid');
       expect((await post({ 'x-user-id': 'op-a' }, 'op-a')).status).toBe(200);
     } finally {
       await api.stop();

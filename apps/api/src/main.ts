@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { configOrExit, loadConfig } from '@cs/config';
+import { configOrExit, loadConfig, retryUntil } from '@cs/config';
 import { createLogger } from '@cs/observability';
 import { createKafka, ensureTopics } from '@cs/kafka';
 import {
@@ -27,11 +27,12 @@ async function main(): Promise<void> {
   const config = configOrExit(() => loadConfig());
   const log = createLogger('api', config.logLevel);
 
-  await migrate(config.databaseUrl);
+  const retrying = (step: string) => (error: unknown) => log.warn(`${step} failed, retrying`, { error });
+  await retryUntil('migrate', () => migrate(config.databaseUrl), retrying('migrate'));
   const pool = createPool(config.databaseUrl, { max: 20, statement_timeout: 5_000, query_timeout: 6_000 });
   const redis = createRedis(config.redisUrl);
   const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'conversation-sync-api', log: (level, msg, extra) => log[level](msg, extra) });
-  await ensureTopics(kafka, [{ topic: config.kafkaTopic, numPartitions: config.kafkaPartitions }]);
+  await retryUntil('create topics', () => ensureTopics(kafka, [{ topic: config.kafkaTopic, numPartitions: config.kafkaPartitions }]), retrying('create topics'));
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
 

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { configOrExit, loadConfig } from '@cs/config';
+import { configOrExit, loadConfig, retryUntil } from '@cs/config';
 import { createLogger } from '@cs/observability';
 import { createKafka, ensureTopics } from '@cs/kafka';
 import {
@@ -25,14 +25,15 @@ async function main(): Promise<void> {
   const config = configOrExit(() => loadConfig());
   const log = createLogger('consumer', config.logLevel);
 
-  await migrate(config.databaseUrl);
+  const retrying = (step: string) => (error: unknown) => log.warn(`${step} failed, retrying`, { error });
+  await retryUntil('migrate', () => migrate(config.databaseUrl), retrying('migrate'));
   const pool = createPool(config.databaseUrl);
   const redis = createRedis(config.redisUrl);
   const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'conversation-sync-consumer', log: (level, msg, extra) => log[level](msg, extra) });
-  await ensureTopics(kafka, [
+  await retryUntil('create topics', () => ensureTopics(kafka, [
     { topic: config.kafkaTopic, numPartitions: config.kafkaPartitions },
     { topic: config.kafkaDlqTopic, numPartitions: 1 },
-  ]);
+  ]), retrying('create topics'));
 
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
