@@ -76,7 +76,7 @@ export class TestEnvironment {
   async tearDown(): Promise<void> {
     await this.producer?.disconnect().catch(() => undefined);
     await this.admin?.deleteTopics({ topics: [this.topic, this.dlqTopic] }).catch(() => undefined);
-    await this.admin?.deleteGroups([this.groupId]).catch(() => undefined);
+    await this.admin?.deleteGroups([this.groupId, `${this.groupId}.dead-letters`]).catch(() => undefined);
     await this.admin?.disconnect().catch(() => undefined);
     if (this.redisClient) {
       await this.redisClient.flushdb().catch(() => undefined);

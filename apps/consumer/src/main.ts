@@ -35,9 +35,8 @@ async function main(): Promise<void> {
     { topic: config.kafkaDlqTopic, numPartitions: 1 },
   ]), retrying('create topics'));
 
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
-  await producer.connect();
-  const deadLetters = new DeadLetterPublisher(producer, config.kafkaDlqTopic);
+  const deadLetters = new DeadLetterPublisher(kafka, config.kafkaDlqTopic, config.kafkaGroupId);
+  await retryUntil('connect to Kafka', () => deadLetters.connect(), retrying('connect to Kafka'));
   const applier = new BatchApplier(
     pool,
     new ProjectionRepository(pool),
@@ -82,7 +81,7 @@ async function main(): Promise<void> {
     const forced = setTimeout(() => process.exit(1), 9_000);
     clearInterval(cacheRepair);
     await ingest.stop().catch((error) => log.error('leaving the group failed', { error }));
-    await producer.disconnect().catch(() => undefined);
+    await deadLetters.disconnect();
     await app.close().catch(() => undefined);
     await Promise.allSettled([pool.end(), redis.quit()]);
     clearTimeout(forced);

@@ -43,7 +43,8 @@ export class BatchApplier {
     private readonly checkpoints: CheckpointRepository,
     private readonly cache: ProjectionCache,
     private readonly groupId: string,
-    private readonly sendDeadLetters: (topic: string, partition: number, letters: DeadLetter[]) => Promise<void>,
+    /** Sends dead letters once each; returns how many were sent now. */
+    private readonly sendDeadLetters: (topic: string, partition: number, letters: DeadLetter[]) => Promise<number>,
   ) {}
 
   async apply(topic: string, partition: number, records: IncomingRecord[], allowRewind = false): Promise<BatchOutcome> {
@@ -96,13 +97,13 @@ export class BatchApplier {
     await this.projections.saveState(client, state);
     await this.checkpoints.save(client, this.groupId, topic, partition, (BigInt(fresh[fresh.length - 1].offset) + 1n).toString());
     await this.projections.advanceVersionClock(client, highestVersion);
-    if (deadLetters.length > 0) await this.sendDeadLetters(topic, partition, deadLetters);
+    const deadLettersSent = deadLetters.length > 0 ? await this.sendDeadLetters(topic, partition, deadLetters) : 0;
     // Redis is written while the clock is still locked, so it sees batches in version order.
     const redisWasComplete = await this.cache.writeBatch(state, highestVersion);
     if (!redisWasComplete) await this.rebuildCache(client, highestVersion);
 
     outcome.applied = events.length;
-    outcome.deadLetters = deadLetters.length;
+    outcome.deadLetters = deadLettersSent;
     return outcome;
   }
 
