@@ -21,7 +21,7 @@ export class TestEnvironment {
   readonly databaseName: string;
   readonly kafka: Kafka;
   redisDb = -1;
-  private producer?: Producer;
+  private producer?: Promise<Producer>;
   private admin?: Admin;
   private redisClient?: Redis;
 
@@ -74,7 +74,7 @@ export class TestEnvironment {
   }
 
   async tearDown(): Promise<void> {
-    await this.producer?.disconnect().catch(() => undefined);
+    await this.producer?.then((producer) => producer.disconnect()).catch(() => undefined);
     await this.admin?.deleteTopics({ topics: [this.topic, this.dlqTopic] }).catch(() => undefined);
     await this.admin?.deleteGroups([this.groupId, `${this.groupId}.dead-letters`]).catch(() => undefined);
     await this.admin?.disconnect().catch(() => undefined);
@@ -92,11 +92,12 @@ export class TestEnvironment {
 
   /** Publishes events (objects; bigint fields written as bare integers, strings sent as they are). */
   async produce(events: (object | string)[], key = 'channel', partition?: number): Promise<void> {
-    if (!this.producer) {
-      this.producer = this.kafka.producer({ allowAutoTopicCreation: false });
-      await this.producer.connect();
-    }
-    await this.producer.send({
+    this.producer ??= (async () => {
+      const producer = this.kafka.producer({ allowAutoTopicCreation: false });
+      await producer.connect();
+      return producer;
+    })();
+    await (await this.producer).send({
       topic: this.topic,
       acks: -1,
       messages: events.map((event) => ({ key, partition, value: typeof event === 'string' ? event : stringifyExact(event) })),

@@ -133,16 +133,26 @@ function readChannelType(fields: Fields, key: string): number {
 function readString(fields: Fields, key: string): string {
   const value = fields[key];
   if (typeof value !== 'string') throw new InvalidEvent(missingOr(fields, key, 'a string'));
+  if (!isStorableText(value)) throw new InvalidEvent(`${key}: ${UNSTORABLE}`);
   return value;
 }
 
+const UNSTORABLE = 'must not contain NUL (\\u0000) or unpaired surrogates';
+
+/** Text PostgreSQL can store: well-formed Unicode without NUL. */
+export function isStorableText(value: string): boolean {
+  return !UNPAIRED_SURROGATE_OR_NUL.test(value);
+}
+
+const UNPAIRED_SURROGATE_OR_NUL = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 export function isValidId(value: unknown): value is string {
-  return typeof value === 'string' && value.length > 0 && value.length <= MAX_ID_LENGTH;
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_ID_LENGTH && isStorableText(value);
 }
 
 function readId(fields: Fields, key: string): string {
   const value = fields[key];
-  if (!isValidId(value)) throw new InvalidEvent(missingOr(fields, key, `a non-empty string of at most ${MAX_ID_LENGTH} characters`));
+  if (!isValidId(value)) throw new InvalidEvent(missingOr(fields, key, `a non-empty string of at most ${MAX_ID_LENGTH} characters, without NUL or unpaired surrogates`));
   return value;
 }
 
@@ -150,7 +160,7 @@ function readIdList(fields: Fields, key: string): string[] {
   const value = fields[key];
   if (!Array.isArray(value)) throw new InvalidEvent(missingOr(fields, key, 'an array of uids'));
   value.forEach((id, index) => {
-    if (!isValidId(id)) throw new InvalidEvent(`${key}[${index}]: must be a non-empty string of at most ${MAX_ID_LENGTH} characters`);
+    if (!isValidId(id)) throw new InvalidEvent(`${key}[${index}]: must be a non-empty string of at most ${MAX_ID_LENGTH} characters, without NUL or unpaired surrogates`);
   });
   return [...new Set(value as string[])];
 }

@@ -48,10 +48,51 @@ export class BatchApplier {
   ) {}
 
   async apply(topic: string, partition: number, records: IncomingRecord[], allowRewind = false): Promise<BatchOutcome> {
+    try {
+      return await this.applyOnce(topic, partition, records, allowRewind, null);
+    } catch (error) {
+      if (!isRejectedByStorage(error)) throw error;
+      return this.applyOneByOne(topic, partition, records);
+    }
+  }
+
+  /**
+   * A batch PostgreSQL refused for its data (a value validation let through
+   * that the database cannot hold) is applied record by record, and the
+   * record it refuses becomes a dead letter: the partition never loops on it.
+   */
+  private async applyOneByOne(topic: string, partition: number, records: IncomingRecord[]): Promise<BatchOutcome> {
+    const total = emptyOutcome(0);
+    for (const record of records) {
+      let outcome: BatchOutcome;
+      try {
+        outcome = await this.applyOnce(topic, partition, [record], false, null);
+      } catch (error) {
+        if (!isRejectedByStorage(error)) throw error;
+        outcome = await this.applyOnce(topic, partition, [record], false, `storage: ${(error as Error).message}`);
+      }
+      total.applied += outcome.applied;
+      total.skipped += outcome.skipped;
+      total.deadLetters += outcome.deadLetters;
+      for (const [type, count] of Object.entries(outcome.eventsByType)) {
+        total.eventsByType[type as ImEvent['type']] = (total.eventsByType[type as ImEvent['type']] ?? 0) + count;
+      }
+    }
+    return total;
+  }
+
+  /** One transaction; with `rejectAs`, every record is a dead letter for that reason. */
+  private async applyOnce(
+    topic: string,
+    partition: number,
+    records: IncomingRecord[],
+    allowRewind: boolean,
+    rejectAs: string | null,
+  ): Promise<BatchOutcome> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      const outcome = await this.applyInTransaction(client, topic, partition, records, allowRewind);
+      const outcome = await this.applyInTransaction(client, topic, partition, records, allowRewind, rejectAs);
       await client.query('COMMIT');
       return outcome;
     } catch (error) {
@@ -68,20 +109,21 @@ export class BatchApplier {
     partition: number,
     records: IncomingRecord[],
     allowRewind: boolean,
+    rejectAs: string | null,
   ): Promise<BatchOutcome> {
     const lastVersion = await this.projections.lockVersionClock(client);
     const nextOffset = await this.checkpoints.read(client, this.groupId, topic, partition);
     if (allowRewind && BigInt(records[0].offset) > BigInt(nextOffset ?? '0')) {
-      return { rewindTo: nextOffset ?? '0', applied: 0, skipped: 0, deadLetters: 0, eventsByType: {} };
+      return { ...emptyOutcome(0), rewindTo: nextOffset ?? '0' };
     }
     const fresh = nextOffset === null ? records : records.filter((r) => BigInt(r.offset) >= BigInt(nextOffset));
-    const outcome: BatchOutcome = { applied: 0, skipped: records.length - fresh.length, deadLetters: 0, eventsByType: {} };
+    const outcome = emptyOutcome(records.length - fresh.length);
     if (fresh.length === 0) return outcome;
 
     const events: ImEvent[] = [];
     const deadLetters: DeadLetter[] = [];
     for (const record of fresh) {
-      const decoded = decodeRecord(record.value);
+      const decoded = rejectAs === null ? decodeRecord(record.value) : { ok: false as const, reason: rejectAs };
       if (decoded.ok) events.push(decoded.event);
       else deadLetters.push({ record, reason: decoded.reason });
     }
@@ -133,6 +175,16 @@ export class BatchApplier {
   private async rebuildCache(client: PoolClient, watermark: bigint): Promise<void> {
     await this.cache.rebuild(this.projections.allRecords(client), watermark);
   }
+}
+
+function emptyOutcome(skipped: number): BatchOutcome {
+  return { applied: 0, skipped, deadLetters: 0, eventsByType: {} };
+}
+
+/** PostgreSQL data exceptions (class 22) and program limits (class 54): retrying cannot help. */
+function isRejectedByStorage(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('54'));
 }
 
 function mergeNeeds(needs: RecordsNeeded[]): RecordsNeeded {

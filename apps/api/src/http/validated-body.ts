@@ -4,7 +4,11 @@ import { BadRequest } from './errors';
 /** Validates a parsed JSON body against a class-validator DTO; 400 naming the first bad field. */
 export function validatedBody<T extends object>(Dto: new () => T, body: unknown): T {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new BadRequest('body: must be a JSON object');
-  const dto = Object.assign(new Dto(), body);
+  const dto = new Dto();
+  // Own properties only, defined (not assigned) so a "__proto__" member cannot swap the DTO's prototype.
+  for (const [key, value] of Object.entries(body)) {
+    if (key !== '__proto__') Object.defineProperty(dto, key, { value, enumerable: true, writable: true, configurable: true });
+  }
   const errors = validateSync(dto, { forbidUnknownValues: false, stopAtFirstError: true });
   if (errors.length > 0) throw new BadRequest(describe(errors[0]));
   return dto;

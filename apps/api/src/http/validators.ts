@@ -1,4 +1,4 @@
-import { MAX_ID_LENGTH, MAX_SEQ, toInt64 } from '@cs/domain';
+import { MAX_ID_LENGTH, MAX_SEQ, isStorableText, isValidId, toInt64 } from '@cs/domain';
 import { ValidationOptions, ValidateBy, buildMessage } from 'class-validator';
 
 /** A uid or channel id: a non-empty string of at most 128 characters. */
@@ -7,8 +7,11 @@ export function IsId(options?: ValidationOptions): PropertyDecorator {
     {
       name: 'isId',
       validator: {
-        validate: (value) => typeof value === 'string' && value.length > 0 && value.length <= MAX_ID_LENGTH,
-        defaultMessage: buildMessage((each) => `$property: ${each}must be a non-empty string of at most ${MAX_ID_LENGTH} characters`, options),
+        validate: (value) => isValidId(value),
+        defaultMessage: buildMessage(
+          (each) => `$property: ${each}must be a non-empty string of at most ${MAX_ID_LENGTH} characters, without NUL or unpaired surrogates`,
+          options,
+        ),
       },
     },
     options,
@@ -53,7 +56,7 @@ export function IsTextOfAtMost(maxLength: number, options?: ValidationOptions): 
     {
       name: 'isTextOfAtMost',
       validator: {
-        validate: (value) => typeof value === 'string' && value.length <= maxLength,
+        validate: (value) => typeof value === 'string' && value.length <= maxLength && isStorableText(value),
         defaultMessage: buildMessage(() => `$property: must be a string of at most ${maxLength} characters`, options),
       },
     },
