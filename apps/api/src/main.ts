@@ -43,7 +43,8 @@ async function main(): Promise<void> {
     timeoutMs: config.commandTimeoutMs,
   });
 
-  const adapter = new FastifyAdapter({ bodyLimit: MAX_BODY_BYTES, forceCloseConnections: false, return503OnClosing: true });
+  // On SIGTERM: idle keep-alive connections close at once, requests already arriving are still answered (drain, not 503).
+  const adapter = new FastifyAdapter({ bodyLimit: MAX_BODY_BYTES, forceCloseConnections: 'idle', return503OnClosing: false });
   useExactJsonBodies(adapter.getInstance());
   const registry = createMetricsRegistry('api');
   observeRequests(adapter.getInstance(), registry, log);
