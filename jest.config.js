@@ -1,6 +1,6 @@
 /** Unit (libs/**), integration and end-to-end (test/**) tiers; see README "Tests". */
 const aliases = {};
-for (const lib of ['domain', 'config', 'storage', 'kafka', 'json', 'ingest', 'observability']) aliases[`^@cs/${lib}$`] = `<rootDir>/libs/${lib}/src`;
+for (const lib of ['domain', 'config', 'storage', 'kafka', 'json', 'ingest', 'observability', 'events']) aliases[`^@cs/${lib}$`] = `<rootDir>/libs/${lib}/src`;
 
 module.exports = {
   rootDir: '.',

@@ -57,4 +57,24 @@ export const MIGRATIONS: readonly { id: number; name: string; sql: string }[] = 
       );
     `,
   },
+  {
+    id: 2,
+    name: 'dlq_replays',
+    // Dead letters re-published by `cli dlq replay`, so none is replayed twice: by DLQ position, and
+    // by source position (a batch retried after a failure can dead-letter the same record twice).
+    sql: `
+      CREATE TABLE dlq_replays (
+        dlq_topic text NOT NULL,
+        dlq_partition integer NOT NULL,
+        dlq_offset bigint NOT NULL,
+        source_topic text,
+        source_partition integer,
+        source_offset bigint,
+        target_topic text NOT NULL,
+        replayed_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (dlq_topic, dlq_partition, dlq_offset)
+      );
+      CREATE UNIQUE INDEX dlq_replays_source ON dlq_replays (source_topic, source_partition, source_offset);
+    `,
+  },
 ];

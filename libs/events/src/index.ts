@@ -1,0 +1,2 @@
+export * from './event-records';
+export * from './event-publisher';

@@ -1,0 +1,98 @@
+import { Pool, PoolClient } from 'pg';
+
+export interface ProjectionCounts {
+  channels: number;
+  conversations: number;
+  messages: number;
+  /** Checkpoints of the group asked about. */
+  checkpoints: number;
+}
+
+/** SQL for operator commands on the projections (`cli rebuild`). */
+export class MaintenanceRepository {
+  constructor(private readonly pool: Pool) {}
+
+  async projectionCounts(groupId: string): Promise<ProjectionCounts> {
+    const { rows } = await this.pool.query<Record<keyof ProjectionCounts, string>>(
+      `SELECT (SELECT count(*) FROM channels) AS channels,
+              (SELECT count(*) FROM conversations) AS conversations,
+              (SELECT count(*) FROM messages) AS messages,
+              (SELECT count(*) FROM consumer_checkpoints WHERE group_id = $1) AS checkpoints`,
+      [groupId],
+    );
+    const [row] = rows;
+    return { channels: Number(row.channels), conversations: Number(row.conversations), messages: Number(row.messages), checkpoints: Number(row.checkpoints) };
+  }
+
+  /**
+   * Empties the projections and the group's checkpoints and resets the version
+   * clock, in one transaction that first takes the clock (so no batch is half-applied across it).
+   */
+  async truncateProjections(groupId: string): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT version FROM version_clock WHERE id = 1 FOR UPDATE');
+      await client.query('TRUNCATE channels, conversations, messages');
+      await client.query('DELETE FROM consumer_checkpoints WHERE group_id = $1', [groupId]);
+      await client.query('UPDATE version_clock SET version = 0 WHERE id = 1');
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+}
+
+/** Where a dead letter sits in the DLQ and where it came from (null when its headers do not say). */
+export interface DeadLetterPosition {
+  dlqPartition: number;
+  dlqOffset: string;
+  sourceTopic: string | null;
+  sourcePartition: number | null;
+  sourceOffset: string | null;
+}
+
+/** SQL for `cli dlq replay`: which dead letters were re-published already. */
+export class DlqReplayRepository {
+  constructor(private readonly pool: Pool) {}
+
+  /** Positions already replayed from `dlqTopic` (`partition:offset`) and their sources (`topic/partition:offset`). */
+  async replayed(dlqTopic: string): Promise<{ dlq: Set<string>; sources: Set<string> }> {
+    const { rows } = await this.pool.query<{ dlq_partition: number; dlq_offset: string; source_topic: string | null; source_partition: number | null; source_offset: string | null }>(
+      'SELECT dlq_partition, dlq_offset, source_topic, source_partition, source_offset FROM dlq_replays WHERE dlq_topic = $1',
+      [dlqTopic],
+    );
+    const dlq = new Set(rows.map((r) => `${r.dlq_partition}:${r.dlq_offset}`));
+    const sources = new Set(rows.filter((r) => r.source_topic !== null).map((r) => `${r.source_topic}/${r.source_partition}:${r.source_offset}`));
+    return { dlq, sources };
+  }
+
+  /**
+   * Records the letters as replayed, inside the caller's transaction, and
+   * returns those that were not recorded yet (by DLQ or source position): only
+   * those may be sent. A concurrent run waits on the rows until this one commits.
+   */
+  async claim(client: PoolClient, dlqTopic: string, targetTopic: string, letters: DeadLetterPosition[]): Promise<DeadLetterPosition[]> {
+    if (letters.length === 0) return [];
+    const { rows } = await client.query<{ dlq_partition: number; dlq_offset: string }>(
+      `INSERT INTO dlq_replays (dlq_topic, dlq_partition, dlq_offset, source_topic, source_partition, source_offset, target_topic)
+       SELECT $1, p, o, st, sp, so, $2 FROM unnest($3::int[], $4::bigint[], $5::text[], $6::int[], $7::bigint[]) AS l(p, o, st, sp, so)
+       ON CONFLICT DO NOTHING
+       RETURNING dlq_partition, dlq_offset`,
+      [
+        dlqTopic,
+        targetTopic,
+        letters.map((l) => l.dlqPartition),
+        letters.map((l) => l.dlqOffset),
+        letters.map((l) => l.sourceTopic),
+        letters.map((l) => l.sourcePartition),
+        letters.map((l) => l.sourceOffset),
+      ],
+    );
+    const claimed = new Set(rows.map((r) => `${r.dlq_partition}:${r.dlq_offset}`));
+    return letters.filter((l) => claimed.has(`${l.dlqPartition}:${l.dlqOffset}`));
+  }
+}
