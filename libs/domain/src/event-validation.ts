@@ -146,8 +146,20 @@ export function isStorableText(value: string): boolean {
 
 const UNPAIRED_SURROGATE_OR_NUL = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
+/** A non-empty id of at most 128 characters (Unicode code points: an emoji counts as one). */
 export function isValidId(value: unknown): value is string {
-  return typeof value === 'string' && value.length > 0 && value.length <= MAX_ID_LENGTH && isStorableText(value);
+  return (
+    typeof value === 'string' &&
+    value.length > 0 &&
+    (value.length <= MAX_ID_LENGTH || codePointCount(value) <= MAX_ID_LENGTH) &&
+    isStorableText(value)
+  );
+}
+
+function codePointCount(value: string): number {
+  let count = 0;
+  for (const _ of value) count++;
+  return count;
 }
 
 function readId(fields: Fields, key: string): string {
