@@ -34,6 +34,7 @@ export class KafkaIngest {
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5_000 },
     });
     this.consumer.on(this.consumer.events.GROUP_JOIN, () => (this.joined = true));
+    this.consumer.on(this.consumer.events.REBALANCING, () => (this.joined = false));
     this.consumer.on(this.consumer.events.CRASH, () => (this.joined = false));
     this.consumer.on(this.consumer.events.STOP, () => (this.joined = false));
   }
@@ -53,30 +54,38 @@ export class KafkaIngest {
     await this.consumer.disconnect();
   }
 
+  /**
+   * Applies the batch, retrying with backoff while storage fails. Errors from
+   * Kafka itself (heartbeat or commit during a rebalance) are thrown to kafkajs,
+   * which rejoins the group; whatever is redelivered then is skipped by the
+   * PostgreSQL checkpoint.
+   */
   private async handleBatch({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }: EachBatchPayload): Promise<void> {
     if (batch.messages.length === 0) return;
     for (let attempt = 1; isRunning() && !isStale(); attempt++) {
       const started = performance.now();
+      // Once per partition, a batch past the checkpoint is rewound instead of applied (a log
+      // truncated by retention cannot start at the checkpoint; after one rewind we take what is there).
+      const allowRewind = !this.checkedPartitions.has(batch.partition);
+      let outcome: BatchOutcome;
       try {
-        // Once per partition, a batch past the checkpoint is rewound instead of applied (a log
-        // truncated by retention cannot start at the checkpoint; after one rewind we take what is there).
-        const allowRewind = !this.checkedPartitions.has(batch.partition);
-        const outcome = await this.applier.apply(batch.topic, batch.partition, batch.messages, allowRewind);
-        this.checkedPartitions.add(batch.partition);
-        if (outcome.rewindTo !== undefined) {
-          this.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: outcome.rewindTo });
-          return;
-        }
-        this.listener.batchApplied(batch.partition, outcome, performance.now() - started, batch.offsetLag());
-        resolveOffset(batch.lastOffset());
-        await heartbeat();
-        await commitOffsetsIfNecessary();
-        return;
+        outcome = await this.applier.apply(batch.topic, batch.partition, batch.messages, allowRewind);
       } catch (error) {
         this.listener.batchFailed(batch.partition, error, attempt);
         await delay(Math.min(100 * 2 ** attempt, 5_000));
-        await heartbeat().catch(() => undefined);
+        await heartbeat();
+        continue;
       }
+      this.checkedPartitions.add(batch.partition);
+      if (outcome.rewindTo !== undefined) {
+        this.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: outcome.rewindTo });
+        return;
+      }
+      this.listener.batchApplied(batch.partition, outcome, performance.now() - started, batch.offsetLag());
+      resolveOffset(batch.lastOffset());
+      await heartbeat();
+      await commitOffsetsIfNecessary();
+      return;
     }
   }
 }

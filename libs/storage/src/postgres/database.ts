@@ -12,8 +12,11 @@ export function createPool(databaseUrl: string, options: PoolConfig = {}): Pool 
     statement_timeout: 30_000,
     ...options,
   });
-  // An idle client's connection dropping (PostgreSQL restart) must not crash the process.
+  // A connection dropping (PostgreSQL restart) must not crash the process: for an idle client
+  // the pool reports it here; for a checked-out one the error reaches its failing query, and
+  // this listener keeps the client's own 'error' event from being unhandled.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 
