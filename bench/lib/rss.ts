@@ -1,0 +1,101 @@
+import { readFileSync } from 'node:fs';
+
+export interface RssSample {
+  /** seconds since the sampler started */
+  t: number;
+  phase: string;
+  /** MB per role, absent when the process is not running */
+  mb: Record<string, number>;
+}
+
+/**
+ * Samples VmRSS (/proc/<pid>/status) of the tracked processes every 500 ms
+ * through the whole run.
+ */
+export class RssSampler {
+  readonly samples: RssSample[] = [];
+  private readonly pids = new Map<string, number>();
+  private readonly started = performance.now();
+  private timer?: NodeJS.Timeout;
+  phase = 'start';
+
+  track(role: string, pid: number): void {
+    this.pids.set(role, pid);
+    this.sample();
+  }
+
+  untrack(role: string): void {
+    this.pids.delete(role);
+  }
+
+  start(intervalMs = 500): void {
+    this.timer = setInterval(() => this.sample(), intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Takes a sample now and returns it (used for the "after phase X" readings). */
+  sample(): RssSample {
+    const mb: Record<string, number> = {};
+    for (const [role, pid] of this.pids) {
+      const value = rssMb(pid);
+      if (value !== null) mb[role] = value;
+    }
+    const sample = { t: round((performance.now() - this.started) / 1000, 1), phase: this.phase, mb };
+    this.samples.push(sample);
+    return sample;
+  }
+
+  max(role: string, phase?: string): number | null {
+    let max: number | null = null;
+    for (const sample of this.samples) {
+      if (phase !== undefined && sample.phase !== phase) continue;
+      const value = sample.mb[role];
+      if (value !== undefined && (max === null || value > max)) max = value;
+    }
+    return max;
+  }
+}
+
+export function rssMb(pid: number): number | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+    return match ? round(Number(match[1]) / 1024, 1) : null;
+  } catch {
+    return null;
+  }
+}
+
+function round(value: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat; null once it is gone. */
+export function cpuSeconds(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // after "pid (comm) ": state is field 0, utime field 11, stime field 12
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+/** CPU used by `pid` while `work` runs, next to the wall time. */
+export async function withCpu<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; wallSeconds: number; cpuSeconds: number | null }> {
+  const cpuBefore = cpuSeconds(pid);
+  const started = performance.now();
+  const result = await work();
+  const wallSeconds = (performance.now() - started) / 1000;
+  const cpuAfter = cpuSeconds(pid);
+  return { result, wallSeconds, cpuSeconds: cpuBefore === null || cpuAfter === null ? null : round(cpuAfter - cpuBefore, 2) };
+}
