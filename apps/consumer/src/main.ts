@@ -5,7 +5,6 @@ import { configOrExit, loadConfig, retryUntil } from '@cs/config';
 import { createLogger } from '@cs/observability';
 import { createKafka, ensureTopics } from '@cs/kafka';
 import {
-  CheckpointRepository,
   ProjectionCache,
   ProjectionRepository,
   createPool,
@@ -40,7 +39,6 @@ async function main(): Promise<void> {
   const applier = new BatchApplier(
     pool,
     new ProjectionRepository(pool),
-    new CheckpointRepository(pool),
     new ProjectionCache(redis),
     config.kafkaGroupId,
     (topic, partition, letters) => deadLetters.publish(topic, partition, letters),

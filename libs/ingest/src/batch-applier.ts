@@ -1,5 +1,5 @@
 import { ImEvent, RecordsNeeded, evolve, recordsNeededBy } from '@cs/domain';
-import { CheckpointRepository, ProjectionCache, ProjectionRepository } from '@cs/storage';
+import { ProjectionCache, ProjectionRepository } from '@cs/storage';
 import { Pool, PoolClient } from 'pg';
 import { decodeRecord } from './event-decoder';
 import { nextVersions } from './version-clock';
@@ -40,7 +40,6 @@ export class BatchApplier {
   constructor(
     private readonly pool: Pool,
     private readonly projections: ProjectionRepository,
-    private readonly checkpoints: CheckpointRepository,
     private readonly cache: ProjectionCache,
     private readonly groupId: string,
     /** Sends dead letters once each; returns how many were sent now. */
@@ -111,8 +110,8 @@ export class BatchApplier {
     allowRewind: boolean,
     rejectAs: string | null,
   ): Promise<BatchOutcome> {
-    const lastVersion = await this.projections.lockVersionClock(client);
-    const nextOffset = await this.checkpoints.read(client, this.groupId, topic, partition);
+    const position = { groupId: this.groupId, topic, partition };
+    const { lastVersion, nextOffset } = await this.projections.lockClockAndReadCheckpoint(client, position);
     if (allowRewind && BigInt(records[0].offset) > BigInt(nextOffset ?? '0')) {
       return { ...emptyOutcome(0), rewindTo: nextOffset ?? '0' };
     }
@@ -136,12 +135,14 @@ export class BatchApplier {
     });
     const highestVersion = versions.length > 0 ? versions[versions.length - 1] : lastVersion;
 
-    await this.projections.saveState(client, state);
-    await this.checkpoints.save(client, this.groupId, topic, partition, (BigInt(fresh[fresh.length - 1].offset) + 1n).toString());
-    await this.projections.advanceVersionClock(client, highestVersion);
-    const deadLettersSent = deadLetters.length > 0 ? await this.sendDeadLetters(topic, partition, deadLetters) : 0;
-    // Redis is written while the clock is still locked, so it sees batches in version order.
-    const redisWasComplete = await this.cache.writeBatch(state, highestVersion);
+    const checkpoint = { ...position, nextOffset: (BigInt(fresh[fresh.length - 1].offset) + 1n).toString() };
+    // All three before the commit, side by side. Redis is written while the clock is still
+    // locked, so it sees batches in version order.
+    const [, deadLettersSent, redisWasComplete] = await Promise.all([
+      this.projections.saveBatch(client, state, checkpoint, highestVersion),
+      deadLetters.length > 0 ? this.sendDeadLetters(topic, partition, deadLetters) : 0,
+      this.cache.writeBatch(state, highestVersion),
+    ]);
     if (!redisWasComplete) await this.rebuildCache(client, highestVersion);
 
     outcome.applied = events.length;

@@ -25,6 +25,19 @@ describe('parseExactJson', () => {
     expect(typeof parsed).toBe(typeof value);
   });
 
+  it.each([
+    { text: '{"s":"id 12345678901234567890 in a string","n":12345678901234567890}', value: { s: 'id 12345678901234567890 in a string', n: 12_345_678_901_234_567_890n } },
+    { text: '{"s":"quote \\" then 12345678901234567890","n":-12345678901234567890}', value: { s: 'quote " then 12345678901234567890', n: -12_345_678_901_234_567_890n } },
+    { text: '{"m":"\\u0001\\u00029","n":12345678901234567890}', value: { m: '\u0001\u00029', n: 12_345_678_901_234_567_890n } },
+    { text: '["\\u0001\\u000212345678901234567890"]', value: ['\u0001\u000212345678901234567890'] },
+  ])('leaves strings alone, even ones that look like its marker: $text', ({ text, value }) => {
+    expect(parseExactJson(text)).toEqual(value);
+  });
+
+  it.each(['[0012345678901234567890]', '{"a":-012345678901234567890}'])('still rejects invalid number literals %p', (text) => {
+    expect(() => parseExactJson(text)).toThrow();
+  });
+
   it('keeps small integers as numbers next to big ones', () => {
     const parsed = parseExactJson('{"big":9007199254740993,"small":7}') as { big: unknown; small: unknown };
     expect([typeof parsed.big, typeof parsed.small]).toEqual(['bigint', 'number']);

@@ -1,6 +1,6 @@
 import { Pool, PoolClient } from 'pg';
 
-/** The consumed position per (group, topic, partition), written in the same transaction as the projection rows. */
+/** Reads the consumed position per (group, topic, partition); the batch applier writes it with the projection rows (ProjectionRepository.saveBatch). */
 export class CheckpointRepository {
   constructor(private readonly pool: Pool) {}
 
@@ -11,14 +11,6 @@ export class CheckpointRepository {
       [groupId, topic, partition],
     );
     return rows[0]?.next_offset ?? null;
-  }
-
-  async save(client: PoolClient, groupId: string, topic: string, partition: number, nextOffset: string): Promise<void> {
-    await client.query(
-      `INSERT INTO consumer_checkpoints (group_id, topic, partition, next_offset) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset`,
-      [groupId, topic, partition, nextOffset],
-    );
   }
 
   /** Whether the record at `offset` has been applied. */

@@ -14,55 +14,117 @@ import { RecentsRequest, SyncRead, SyncReadStore, UserSnapshot } from '../user-s
 
 type Queryable = Pool | PoolClient;
 
+/** A consumer group's position in one partition. */
+export interface PartitionPosition {
+  groupId: string;
+  topic: string;
+  partition: number;
+}
+
 /** SQL for the projection records. Holds no rules: those live in @cs/domain. */
 export class ProjectionRepository implements SyncReadStore {
   constructor(private readonly pool: Pool) {}
 
   /**
-   * Locks the single version clock row until the transaction ends. Every batch
-   * takes it, so batches from all consumer instances apply one after another
-   * and versions are handed out in the order their changes become visible.
+   * Locks the single version clock row until the transaction ends, and reads
+   * the partition's checkpoint. Every batch takes this lock, so batches from
+   * all consumer instances apply one after another and versions are handed
+   * out in the order their changes become visible.
    */
+  async lockClockAndReadCheckpoint(client: PoolClient, position: PartitionPosition): Promise<{ lastVersion: bigint; nextOffset: string | null }> {
+    const { rows } = await client.query<{ version: string; next_offset: string | null }>(
+      `SELECT v.version::text AS version,
+              (SELECT next_offset::text FROM consumer_checkpoints WHERE group_id = $1 AND topic = $2 AND partition = $3) AS next_offset
+         FROM version_clock v WHERE v.id = 1 FOR UPDATE OF v`,
+      [position.groupId, position.topic, position.partition],
+    );
+    return { lastVersion: BigInt(rows[0].version), nextOffset: rows[0].next_offset };
+  }
+
+  /** Locks the version clock alone (for work that is not a partition's batch). */
   async lockVersionClock(client: PoolClient): Promise<bigint> {
-    const { rows } = await client.query<{ version: string }>('SELECT version FROM version_clock WHERE id = 1 FOR UPDATE');
+    const { rows } = await client.query<{ version: string }>('SELECT version::text AS version FROM version_clock WHERE id = 1 FOR UPDATE');
     return BigInt(rows[0].version);
   }
 
-  async advanceVersionClock(client: PoolClient, version: bigint): Promise<void> {
-    await client.query('UPDATE version_clock SET version = $1 WHERE id = 1', [version.toString()]);
-  }
-
+  /** The records a batch needs, in one round trip (parameters and rows travel as JSON). */
   async loadState(client: PoolClient, needed: RecordsNeeded): Promise<ProjectionState> {
     const state = emptyProjectionState();
-    const channelKeys = [...new Set(needed.channelKeys)];
-    // One client runs one query at a time: these go one after another.
-    const channels = await client.query(`SELECT ${CHANNEL_COLUMNS} FROM channels WHERE channel_key = ANY($1::text[])`, [channelKeys]);
-    const conversations = await client.query(
-      `SELECT ${CONVERSATION_COLUMNS} FROM conversations c
-         JOIN unnest($1::text[], $2::text[]) AS wanted(uid, channel_key) USING (uid, channel_key)`,
-      [needed.conversations.map((c) => c.uid), needed.conversations.map((c) => c.channelKey)],
+    const { rows } = await client.query<{ channels: Row[]; conversations: Row[]; messages: [string, number][] }>(
+      `WITH wanted_conversations AS (SELECT DISTINCT * FROM json_to_recordset($2::json) AS w(uid text, channel_key text)),
+            wanted_messages AS (SELECT DISTINCT * FROM json_to_recordset($3::json) AS w(channel_key text, seq bigint))
+       SELECT
+         (SELECT coalesce(json_agg(c), '[]') FROM (
+            SELECT ${CHANNEL_COLUMNS_AS_JSON} FROM channels
+             WHERE channel_key IN (SELECT json_array_elements_text($1::json))) c) AS channels,
+         (SELECT coalesce(json_agg(c), '[]') FROM (
+            SELECT ${CONVERSATION_COLUMNS_AS_JSON} FROM conversations JOIN wanted_conversations USING (uid, channel_key)) c) AS conversations,
+         (SELECT coalesce(json_agg(json_build_array(m.channel_key, m.seq)), '[]')
+            FROM messages m JOIN wanted_messages USING (channel_key, seq)) AS messages`,
+      [
+        JSON.stringify([...new Set(needed.channelKeys)]),
+        JSON.stringify(needed.conversations.map((c) => ({ uid: c.uid, channel_key: c.channelKey }))),
+        JSON.stringify(needed.messages.map((m) => ({ channel_key: m.channelKey, seq: m.seq }))),
+      ],
     );
-    const messages = await client.query<{ channel_key: string; seq: string }>(
-      `SELECT m.channel_key, m.seq FROM messages m
-         JOIN unnest($1::text[], $2::bigint[]) AS wanted(channel_key, seq) USING (channel_key, seq)`,
-      [needed.messages.map((m) => m.channelKey), needed.messages.map((m) => m.seq)],
-    );
-    for (const row of channels.rows) state.channels.set(row.channel_key, channelFromRow(row));
-    for (const row of conversations.rows) {
+    const [found] = rows;
+    for (const row of found.channels) state.channels.set(row.channel_key, channelFromRow(row));
+    for (const row of found.conversations) {
       const record = conversationFromRow(row);
       state.conversations.set(conversationKeyOf(record.uid, record.channelKey), record);
     }
-    for (const row of messages.rows) state.storedMessages.add(messageSlot(row.channel_key, Number(row.seq)));
+    for (const [channelKey, seq] of found.messages) state.storedMessages.add(messageSlot(channelKey, Number(seq)));
     return state;
   }
 
-  /** Writes the records `evolve` marked as changed, in three statements. */
-  async saveState(client: PoolClient, state: ProjectionState): Promise<void> {
-    const channels = [...state.changedChannels].map((key) => state.channels.get(key)!);
-    const conversations = [...state.changedConversations].map((key) => state.conversations.get(key)!);
-    if (channels.length > 0) await upsertChannels(client, channels);
-    if (conversations.length > 0) await upsertConversations(client, conversations);
-    if (state.newMessages.length > 0) await insertMessages(client, state.newMessages);
+  /** Writes, in one statement, the records `evolve` marked as changed, the partition's new checkpoint and the version clock. */
+  async saveBatch(client: PoolClient, state: ProjectionState, checkpoint: PartitionPosition & { nextOffset: string }, version: bigint): Promise<void> {
+    const channels = [...state.changedChannels].map((key) => channelParam(state.channels.get(key)!));
+    const conversations = [...state.changedConversations].map((key) => conversationParam(state.conversations.get(key)!));
+    const messages = state.newMessages.map(messageParam);
+    await client.query(
+      `WITH
+         saved_channels AS (
+           INSERT INTO channels (channel_key, channel_type, latest_seq, broadcast_head, broadcast_version)
+           SELECT * FROM json_to_recordset($1::json)
+             AS x(channel_key text, channel_type smallint, latest_seq bigint, broadcast_head jsonb, broadcast_version bigint)
+           ON CONFLICT (channel_key) DO UPDATE SET
+             latest_seq = EXCLUDED.latest_seq, broadcast_head = EXCLUDED.broadcast_head, broadcast_version = EXCLUDED.broadcast_version
+           RETURNING 1),
+         saved_conversations AS (
+           INSERT INTO conversations (${CONVERSATION_COLUMNS})
+           SELECT * FROM json_to_recordset($2::json)
+             AS x(uid text, channel_key text, channel_id text, channel_type smallint, floor bigint, read_seq bigint, own_seq bigint,
+                  direct_head jsonb, membership text, left_version bigint, frozen_head jsonb, version bigint, cleared_version bigint)
+           ON CONFLICT (uid, channel_key) DO UPDATE SET
+             floor = EXCLUDED.floor, read_seq = EXCLUDED.read_seq, own_seq = EXCLUDED.own_seq, direct_head = EXCLUDED.direct_head,
+             membership = EXCLUDED.membership, left_version = EXCLUDED.left_version, frozen_head = EXCLUDED.frozen_head,
+             version = EXCLUDED.version, cleared_version = EXCLUDED.cleared_version
+           RETURNING 1),
+         saved_messages AS (
+           INSERT INTO messages (channel_key, seq, message_id, from_uid, timestamp, client_msg_no, version, recipients, body)
+           SELECT * FROM json_to_recordset($3::json)
+             AS x(channel_key text, seq bigint, message_id bigint, from_uid text, timestamp bigint, client_msg_no text,
+                  version bigint, recipients jsonb, body text)
+           ON CONFLICT (channel_key, seq) DO NOTHING
+           RETURNING 1),
+         saved_checkpoint AS (
+           INSERT INTO consumer_checkpoints (group_id, topic, partition, next_offset) VALUES ($4, $5, $6, $7)
+           ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset
+           RETURNING 1),
+         saved_clock AS (UPDATE version_clock SET version = $8 WHERE id = 1 RETURNING 1)
+       SELECT (SELECT count(*) FROM saved_checkpoint) + (SELECT count(*) FROM saved_clock) AS written`,
+      [
+        JSON.stringify(channels),
+        JSON.stringify(conversations),
+        JSON.stringify(messages),
+        checkpoint.groupId,
+        checkpoint.topic,
+        checkpoint.partition,
+        checkpoint.nextOffset,
+        version.toString(),
+      ],
+    );
   }
 
   /** One repeatable-read transaction, so the snapshot and its recents agree. */
@@ -170,6 +232,11 @@ export class ProjectionRepository implements SyncReadStore {
 const CHANNEL_COLUMNS = 'channel_key, channel_type, latest_seq, broadcast_head, broadcast_version';
 const CONVERSATION_COLUMNS =
   'uid, channel_key, channel_id, channel_type, floor, read_seq, own_seq, direct_head, membership, left_version, frozen_head, version, cleared_version';
+/** int64 columns leave PostgreSQL as text inside JSON, so no double ever holds them. */
+const CHANNEL_COLUMNS_AS_JSON = 'channel_key, channel_type, latest_seq, broadcast_head, broadcast_version::text AS broadcast_version';
+const CONVERSATION_COLUMNS_AS_JSON =
+  'uid, channel_key, channel_id, channel_type, floor, read_seq, own_seq, direct_head, membership, ' +
+  'left_version::text AS left_version, frozen_head, version::text AS version, cleared_version::text AS cleared_version';
 const MESSAGE_COLUMNS = 'm.channel_key, m.seq, m.message_id, m.from_uid, m.timestamp, m.client_msg_no, m.version, m.recipients, m.body';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -217,67 +284,46 @@ function messageFromRow(row: Row): MessageRecord {
   };
 }
 
-const json = (value: unknown) => (value === null ? null : JSON.stringify(value));
 const int64 = (value: bigint | null) => (value === null ? null : value.toString());
 
-async function upsertChannels(client: PoolClient, channels: ChannelRecord[]): Promise<void> {
-  await client.query(
-    `INSERT INTO channels (${CHANNEL_COLUMNS})
-     SELECT * FROM unnest($1::text[], $2::smallint[], $3::bigint[], $4::jsonb[], $5::bigint[])
-     ON CONFLICT (channel_key) DO UPDATE SET
-       latest_seq = EXCLUDED.latest_seq, broadcast_head = EXCLUDED.broadcast_head, broadcast_version = EXCLUDED.broadcast_version`,
-    [
-      channels.map((c) => c.key),
-      channels.map((c) => c.channelType),
-      channels.map((c) => c.latestSeq),
-      channels.map((c) => json(c.broadcastHead)),
-      channels.map((c) => int64(c.broadcastVersion)),
-    ],
-  );
+function channelParam(c: ChannelRecord) {
+  return {
+    channel_key: c.key,
+    channel_type: c.channelType,
+    latest_seq: c.latestSeq,
+    broadcast_head: c.broadcastHead,
+    broadcast_version: int64(c.broadcastVersion),
+  };
 }
 
-async function upsertConversations(client: PoolClient, conversations: ConversationRecord[]): Promise<void> {
-  await client.query(
-    `INSERT INTO conversations (${CONVERSATION_COLUMNS})
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::smallint[], $5::bigint[], $6::bigint[], $7::bigint[],
-                          $8::jsonb[], $9::text[], $10::bigint[], $11::jsonb[], $12::bigint[], $13::bigint[])
-     ON CONFLICT (uid, channel_key) DO UPDATE SET
-       floor = EXCLUDED.floor, read_seq = EXCLUDED.read_seq, own_seq = EXCLUDED.own_seq, direct_head = EXCLUDED.direct_head,
-       membership = EXCLUDED.membership, left_version = EXCLUDED.left_version, frozen_head = EXCLUDED.frozen_head,
-       version = EXCLUDED.version, cleared_version = EXCLUDED.cleared_version`,
-    [
-      conversations.map((c) => c.uid),
-      conversations.map((c) => c.channelKey),
-      conversations.map((c) => c.channelId),
-      conversations.map((c) => c.channelType),
-      conversations.map((c) => c.floor),
-      conversations.map((c) => c.readSeq),
-      conversations.map((c) => c.ownSeq),
-      conversations.map((c) => json(c.directHead)),
-      conversations.map((c) => c.membership),
-      conversations.map((c) => int64(c.leftVersion)),
-      conversations.map((c) => json(c.frozenHead)),
-      conversations.map((c) => int64(c.version)),
-      conversations.map((c) => int64(c.clearedVersion)),
-    ],
-  );
+function conversationParam(c: ConversationRecord) {
+  return {
+    uid: c.uid,
+    channel_key: c.channelKey,
+    channel_id: c.channelId,
+    channel_type: c.channelType,
+    floor: c.floor,
+    read_seq: c.readSeq,
+    own_seq: c.ownSeq,
+    direct_head: c.directHead,
+    membership: c.membership,
+    left_version: int64(c.leftVersion),
+    frozen_head: c.frozenHead,
+    version: int64(c.version),
+    cleared_version: int64(c.clearedVersion),
+  };
 }
 
-async function insertMessages(client: PoolClient, messages: MessageRecord[]): Promise<void> {
-  await client.query(
-    `INSERT INTO messages (channel_key, seq, message_id, from_uid, timestamp, client_msg_no, version, recipients, body)
-     SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::text[], $7::bigint[], $8::jsonb[], $9::text[])
-     ON CONFLICT (channel_key, seq) DO NOTHING`,
-    [
-      messages.map((m) => m.channelKey),
-      messages.map((m) => m.seq),
-      messages.map((m) => m.messageId.toString()),
-      messages.map((m) => m.fromUid),
-      messages.map((m) => m.timestamp),
-      messages.map((m) => m.clientMsgNo),
-      messages.map((m) => m.version.toString()),
-      messages.map((m) => json(m.recipients)),
-      messages.map((m) => m.body),
-    ],
-  );
+function messageParam(m: MessageRecord) {
+  return {
+    channel_key: m.channelKey,
+    seq: m.seq,
+    message_id: m.messageId.toString(),
+    from_uid: m.fromUid,
+    timestamp: m.timestamp,
+    client_msg_no: m.clientMsgNo,
+    version: m.version.toString(),
+    recipients: m.recipients,
+    body: m.body,
+  };
 }

@@ -8,6 +8,7 @@ import {
   encodeChannel,
   encodeConversation,
   encodeMessage,
+  RAISE_DECIMAL_SCRIPT,
   redisKeys,
 } from './redis-layout';
 
@@ -23,9 +24,9 @@ export class ProjectionCache implements SyncReadStore {
   async writeBatch(state: ProjectionState, watermark: bigint): Promise<boolean> {
     const multi = this.redis.multi();
     multi.exists(redisKeys.complete);
-    for (const key of state.changedConversations) writeConversation(multi, state.conversations.get(key)!);
+    writeConversations(multi, [...state.changedConversations].map((key) => state.conversations.get(key)!));
     for (const key of state.changedChannels) writeChannel(multi, state.channels.get(key)!);
-    for (const message of state.newMessages) writeMessage(multi, message);
+    writeMessages(multi, state.newMessages);
     multi.set(redisKeys.watermark, watermark.toString());
     const results = await multi.exec();
     if (!results) throw new Error('Redis transaction aborted');
@@ -44,8 +45,8 @@ export class ProjectionCache implements SyncReadStore {
     for await (const page of records) {
       const multi = this.redis.multi();
       for (const channel of page.channels ?? []) writeChannel(multi, channel);
-      for (const conversation of page.conversations ?? []) writeConversation(multi, conversation);
-      for (const message of page.messages ?? []) multi.zadd(redisKeys.channelMessages(message.channelKey), message.seq, encodeMessage(message));
+      writeConversations(multi, page.conversations ?? []);
+      writeMessages(multi, page.messages ?? []);
       await multi.exec();
     }
     await this.redis.multi().set(redisKeys.watermark, watermark.toString()).set(redisKeys.complete, '1').exec();
@@ -130,7 +131,8 @@ export class ProjectionCache implements SyncReadStore {
         const messages = (members as string[]).map(decodeMessage);
         const picked = result[item.index];
         for (const message of messages) {
-          if (picked.length < item.request.count && message.version <= watermark && isVisibleTo(item.request.conversation, message)) {
+          const duplicate = picked.length > 0 && picked[picked.length - 1].seq === message.seq;
+          if (!duplicate && picked.length < item.request.count && message.version <= watermark && isVisibleTo(item.request.conversation, message)) {
             picked.push(message);
           }
         }
@@ -144,17 +146,37 @@ export class ProjectionCache implements SyncReadStore {
   }
 }
 
-function writeConversation(multi: ChainableCommander, conversation: ConversationRecord): void {
-  multi.hset(redisKeys.userConversations(conversation.uid), conversation.channelKey, encodeConversation(conversation));
+/** Per user: one HSET of the records, the stamp raised to their highest version, the member-of set kept. */
+function writeConversations(multi: ChainableCommander, conversations: ConversationRecord[]): void {
+  for (const [uid, records] of groupBy(conversations, (c) => c.uid)) {
+    multi.hset(redisKeys.userConversations(uid), ...records.flatMap((c) => [c.channelKey, encodeConversation(c)]));
+    const highest = records.reduce((max, c) => (c.version > max ? c.version : max), 0n);
+    multi.eval(RAISE_DECIMAL_SCRIPT, 1, redisKeys.userStamp(uid), highest.toString());
+    const joined = records.filter((c) => c.membership === 'member').map((c) => c.channelKey);
+    const left = records.filter((c) => c.membership === 'left').map((c) => c.channelKey);
+    if (joined.length > 0) multi.sadd(redisKeys.userGroups(uid), ...joined);
+    if (left.length > 0) multi.srem(redisKeys.userGroups(uid), ...left);
+  }
 }
 
 function writeChannel(multi: ChainableCommander, channel: ChannelRecord): void {
   multi.set(redisKeys.channel(channel.key), encodeChannel(channel));
 }
 
-function writeMessage(multi: ChainableCommander, message: MessageRecord): void {
-  // A replay after a failed commit may carry another version: keep one member per seq.
-  const key = redisKeys.channelMessages(message.channelKey);
-  multi.zremrangebyscore(key, message.seq, message.seq);
-  multi.zadd(key, message.seq, encodeMessage(message));
+/** One ZADD per channel. */
+function writeMessages(multi: ChainableCommander, messages: MessageRecord[]): void {
+  for (const [channelKey, records] of groupBy(messages, (m) => m.channelKey)) {
+    multi.zadd(redisKeys.channelMessages(channelKey), ...records.flatMap((m) => [m.seq, encodeMessage(m)]));
+  }
+}
+
+function groupBy<T>(items: T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group) group.push(item);
+    else groups.set(key, [item]);
+  }
+  return groups;
 }

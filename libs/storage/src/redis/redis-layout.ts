@@ -16,9 +16,16 @@ export const redisKeys = {
   pattern: 'cs:*',
   /** Hash: channel key -> conversation record. */
   userConversations: (uid: string) => `cs:{u:${hex(uid)}}:conversations`,
+  /** String: the highest version among the user's conversation records (decimal). */
+  userStamp: (uid: string) => `cs:{u:${hex(uid)}}:stamp`,
+  /** Set: channel keys of the channels the user is currently a member of. */
+  userGroups: (uid: string) => `cs:{u:${hex(uid)}}:groups`,
   /** String: channel record. */
   channel: (channelKey: string) => `cs:{c:${hex(channelKey)}}:channel`,
-  /** Sorted set: score = seq (≤ 2^53, exact as a double), member = message record. */
+  /**
+   * Sorted set: score = seq (≤ 2^53, exact as a double), member = message record.
+   * A replay after a failed commit may add a second member for a seq: readers keep the first per seq.
+   */
   channelMessages: (channelKey: string) => `cs:{c:${hex(channelKey)}}:messages`,
 };
 
@@ -97,3 +104,14 @@ export function decodeMessage(text: string): MessageRecord {
   const [channelKey, seq, messageId, fromUid, timestamp, clientMsgNo, version, recipients, body] = JSON.parse(text);
   return { channelKey, seq, messageId: BigInt(messageId), fromUid, timestamp, clientMsgNo, version: BigInt(version), recipients, body };
 }
+
+/**
+ * SET key to ARGV[1] unless it already holds a larger decimal. Versions are
+ * compared as decimal strings (longer is larger), never as doubles.
+ */
+export const RAISE_DECIMAL_SCRIPT = `
+local current = redis.call('GET', KEYS[1])
+if (not current) or (#ARGV[1] > #current) or (#ARGV[1] == #current and ARGV[1] > current) then
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+return 1`;
