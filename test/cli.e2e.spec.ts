@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Admin, IHeaders, KafkaMessage, Partitioners, Producer } from 'kafkajs';
 import { channelKeyOf } from '@cs/domain';
 import { EventPublisher } from '@cs/events';
+import { redisKeys } from '@cs/storage';
 import { generateTraffic } from '../apps/cli/src/traffic';
 import { AppProcess, RunningService } from './support/app-process';
 import { parseExactJson } from './support/json';
@@ -214,7 +215,7 @@ describe('cli (e2e)', () => {
 
     // Redis was rebuilt from PostgreSQL: complete, watermark = the version clock.
     const clock = await withDatabase(rebuilt.databaseUrl, (db) => db.query('SELECT version::text FROM version_clock'));
-    expect(await rebuilt.redis.get('cs:complete')).toBe('1');
+    expect(await rebuilt.redis.get(redisKeys.complete)).toBe('1');
     expect(await rebuilt.redis.get('cs:watermark')).toBe(clock.rows[0].version);
 
     const api = await AppProcess.start('api', rebuiltEnv);

@@ -53,6 +53,15 @@ describe('sync rules (e2e)', () => {
       expect(await conversations('d1-cat')).toEqual([]);
     });
 
+    it('keeps seqs up to 2^53 - 1 exact through storage and recents', async () => {
+      const top = Number.MAX_SAFE_INTEGER;
+      const fixed = { message_id: 1, timestamp: 1_700_000_000 };
+      await apply(personKey('dz-ann', 'dz-ben'), personMessage('dz-ann', 'dz-ben', top - 1, fixed), personMessage('dz-ann', 'dz-ben', top, fixed));
+      const forBen = await conversationOf('dz-ben', 'dz-ann', PERSON);
+      expect(forBen).toMatchObject({ last_msg_seq: top, unread: top });
+      expect(seqsOf(forBen)).toEqual([top, top - 1]);
+    });
+
     it('answers every field of the conversation and of its recents, as the message was received', async () => {
       await apply(
         personKey('d0-ann', 'd0-ben'),

@@ -12,18 +12,41 @@ import {
 import { Logger } from '@cs/observability';
 import { ProjectionCache, ProjectionRepository, RecentsRequest, SyncRead, UserSnapshot } from '@cs/storage';
 import { BadRequest, ServiceUnavailable } from '../http/errors';
+import { AnswerCache } from './answer-cache';
 import { SyncRequestDto } from './sync-request.dto';
 
 /** Answers a sync from Redis when it can answer consistently, from PostgreSQL otherwise. */
 export class SyncService {
+  private readonly answers: AnswerCache;
+
   constructor(
     private readonly cache: ProjectionCache,
     private readonly database: ProjectionRepository,
     private readonly log: Logger,
-  ) {}
+    answerCacheBytes = 64 * 1024 * 1024,
+  ) {
+    this.answers = new AnswerCache(answerCacheBytes);
+  }
 
+  /**
+   * Fast paths first: when the user's stamp (the highest version anything in
+   * their answer carries) is whole in Redis, an incremental sync at or past it
+   * is `[]`, and an answer already rendered under that stamp is served again.
+   */
   async sync(request: SyncRequestDto): Promise<string> {
     const query = toQuery(request);
+    const stamped = await this.cache.readStamp(query.uid).catch(() => null);
+    const stamp = stamped !== null && stamped.stamp <= stamped.watermark ? stamped.stamp : null;
+    if (stamp !== null && query.version > 0n && stamp <= query.version) return '[]';
+    const cacheKey = stamp === null ? '' : answerKey(query);
+    const cached = stamp === null ? undefined : this.answers.get(cacheKey, stamp);
+    if (cached !== undefined) return cached;
+    const { body, fromCache } = await this.render(query);
+    if (stamp !== null && fromCache) this.answers.set(cacheKey, stamp, body);
+    return body;
+  }
+
+  private async render(query: SyncQuery): Promise<{ body: string; fromCache: boolean }> {
     let selected: SelectedConversation[] = [];
     const planRecents = (snapshot: UserSnapshot): RecentsRequest[] => {
       selected = selectConversations(
@@ -40,27 +63,42 @@ export class SyncService {
           count: query.msgCount,
         }));
     };
-    const read = await this.read(query.uid, planRecents);
+    const { read, fromCache } = await this.read(query.uid, planRecents);
     let next = 0;
-    return renderSyncAnswer(
+    const body = renderSyncAnswer(
       selected.map((entry) => ({ entry, recents: entry.tombstone || query.msgCount === 0 ? [] : read.recents[next++] })),
     );
+    return { body, fromCache };
   }
 
-  private async read(uid: string, planRecents: (snapshot: UserSnapshot) => RecentsRequest[]): Promise<SyncRead> {
+  private async read(uid: string, planRecents: (snapshot: UserSnapshot) => RecentsRequest[]): Promise<{ read: SyncRead; fromCache: boolean }> {
     try {
       const fromCache = await this.cache.readSync(uid, planRecents);
-      if (fromCache) return fromCache;
+      if (fromCache) return { read: fromCache, fromCache: true };
     } catch (error) {
       this.log.warn('redis read failed, answering from PostgreSQL', { error });
     }
     try {
-      return await this.database.readSync(uid, planRecents);
+      return { read: await this.database.readSync(uid, planRecents), fromCache: false };
     } catch (error) {
       this.log.error('postgres read failed', { error });
       throw new ServiceUnavailable('storage unavailable: PostgreSQL did not answer, retry later');
     }
   }
+}
+
+/** The request, normalised: equal keys mean equal answers for the same user state. */
+function answerKey(query: SyncQuery): string {
+  return JSON.stringify([
+    query.uid,
+    query.version.toString(),
+    [...query.lastMsgSeqs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    query.msgCount,
+    query.onlyUnread,
+    [...query.excludeChannelTypes].sort((a, b) => a - b),
+    query.page,
+    query.pageSize,
+  ]);
 }
 
 function toQuery(request: SyncRequestDto): SyncQuery {

@@ -30,7 +30,9 @@ export class KafkaIngest {
       sessionTimeout: 10_000,
       heartbeatInterval: 1_000,
       rebalanceTimeout: 20_000,
-      maxBytesPerPartition: 1024 * 1024,
+      // Bounds a batch (and so the consumer's memory): ~2,000 typical events per partition fetch.
+      maxBytesPerPartition: 512 * 1024,
+      maxBytes: 2 * 1024 * 1024,
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5_000 },
     });
     this.consumer.on(this.consumer.events.GROUP_JOIN, () => (this.joined = true));

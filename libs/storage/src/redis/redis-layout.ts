@@ -10,8 +10,8 @@ import Redis, { RedisOptions } from 'ioredis';
 export const redisKeys = {
   /** Highest version whose batch is completely written. */
   watermark: 'cs:watermark',
-  /** Present while Redis holds everything PostgreSQL does; absent after a flush until rebuilt. */
-  complete: 'cs:complete',
+  /** Present while Redis holds everything PostgreSQL does; absent after a flush until rebuilt. Versioned with the layout: data of an older layout gets rebuilt. */
+  complete: 'cs:complete:2',
   /** Prefix of every key this service owns. */
   pattern: 'cs:*',
   /** Hash: channel key -> conversation record. */
@@ -106,12 +106,23 @@ export function decodeMessage(text: string): MessageRecord {
 }
 
 /**
- * SET key to ARGV[1] unless it already holds a larger decimal. Versions are
- * compared as decimal strings (longer is larger), never as doubles.
+ * Runs ARGV[1], a JSON array of commands, atomically; returns whether KEYS[1]
+ * (the complete marker) existed before. A command ['RAISE', key, decimal] sets
+ * key only if it does not already hold a larger decimal: versions are compared
+ * as decimal strings (longer is larger), never as doubles. Scores (seqs ≤ 2^53)
+ * are exact as cjson's doubles.
  */
-export const RAISE_DECIMAL_SCRIPT = `
-local current = redis.call('GET', KEYS[1])
-if (not current) or (#ARGV[1] > #current) or (#ARGV[1] == #current and ARGV[1] > current) then
-  redis.call('SET', KEYS[1], ARGV[1])
+export const APPLY_COMMANDS_SCRIPT = `
+local complete = redis.call('EXISTS', KEYS[1])
+for _, command in ipairs(cjson.decode(ARGV[1])) do
+  if command[1] == 'RAISE' then
+    local current = redis.call('GET', command[2])
+    local value = command[3]
+    if (not current) or (#value > #current) or (#value == #current and value > current) then
+      redis.call('SET', command[2], value)
+    end
+  else
+    redis.call(unpack(command))
+  end
 end
-return 1`;
+return complete`;
