@@ -64,7 +64,7 @@ export function recordsNeededBy(event: ImEvent): RecordsNeeded {
       const channelKey = messageChannelKey(event);
       const uids = [event.from_uid, ...(recipientsOf(event) ?? [])];
       return {
-        channelKeys: [channelKey],
+        channelKeys: event.channel_type === PERSON_CHANNEL ? [] : [channelKey],
         conversations: uids.map((uid) => ({ uid, channelKey })),
         messages: [{ channelKey, seq: event.message_seq }],
       };
@@ -78,7 +78,11 @@ export function recordsNeededBy(event: ImEvent): RecordsNeeded {
     case 'conversation_unread_set':
     case 'conversation_deleted': {
       const channelKey = channelKeyOf(event.channel_type, event.uid, event.channel_id);
-      return { channelKeys: [channelKey], conversations: [{ uid: event.uid, channelKey }], messages: [] };
+      return {
+        channelKeys: event.channel_type === PERSON_CHANNEL ? [] : [channelKey],
+        conversations: [{ uid: event.uid, channelKey }],
+        messages: [],
+      };
     }
     default: {
       const exhaustive: never = event;
@@ -140,12 +144,15 @@ function applyMessage(state: ProjectionState, event: MessageEvent, version: bigi
     body: renderMessageBody(event),
   });
 
-  const channel = getChannel(state, channelKey, event.channel_type);
-  putChannel(state, {
-    ...channel,
-    latestSeq: Math.max(channel.latestSeq, head.seq),
-    ...(recipients === null ? { broadcastHead: higherHead(channel.broadcastHead, head), broadcastVersion: version } : {}),
-  });
+  // A person channel needs no channel record: both people see it through their own records.
+  if (event.channel_type !== PERSON_CHANNEL) {
+    const channel = getChannel(state, channelKey, event.channel_type);
+    putChannel(state, {
+      ...channel,
+      latestSeq: Math.max(channel.latestSeq, head.seq),
+      ...(recipients === null ? { broadcastHead: higherHead(channel.broadcastHead, head), broadcastVersion: version } : {}),
+    });
+  }
 
   for (const uid of recipients ?? []) {
     const conversation = getOrCreateConversation(state, uid, channelKey, event);
