@@ -1,4 +1,5 @@
 import { Producer } from 'kafkajs';
+import { mulberry32 } from '../apps/cli/src/random';
 import { AppProcess, RunningService } from './support/app-process';
 import { parseExactJson } from './support/json';
 import { TestEnvironment } from './support/test-environment';
@@ -234,14 +235,3 @@ function comparable(conversations: any[]) {
     .sort((a, b) => (`${a.channel_type} ${a.channel_id}` < `${b.channel_type} ${b.channel_id}` ? -1 : 1));
 }
 
-/** A small seeded PRNG, so a failing run can be replayed. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -1,3 +1,4 @@
+import { mulberry32 } from '../../apps/cli/src/random';
 /**
  * Synthetic IM traffic for the benchmark: message events, 70% in person
  * channels and 30% in groups of 5–20 members (each group created by a
@@ -143,16 +144,6 @@ export function conversationRead(uid: string, channelId: string, channelType: nu
   return JSON.stringify({ type: 'conversation_read', uid, channel_id: channelId, channel_type: channelType, read_to_seq: readToSeq });
 }
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function fnv1a(text: string): number {
   let hash = 0x811c9dc5;

@@ -1,3 +1,4 @@
+import { mulberry32 } from '../../apps/cli/src/random';
 import { ImEvent } from '../../libs/domain/src/events';
 import { decodeRecord } from '../../libs/ingest/src/event-decoder';
 import { stringifyExact } from '../support/json';
@@ -11,17 +12,6 @@ import { stringifyExact } from '../support/json';
  * channel, so Kafka keeps a channel's events in the order planned here.
  */
 
-/** A small seeded PRNG (mulberry32), so a failing run can be replayed with FAULTS_SEED. */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface PlannedRecord {
   key: string;

@@ -1,3 +1,4 @@
+import { mulberry32 } from './random';
 import { EventRecord, conversationReadRecord, messageRecord, subscribersAddedRecord } from '@cs/events';
 
 export interface TrafficPlan {
@@ -96,14 +97,3 @@ function pickDistinct(count: number, from: number, pick: (n: number) => number):
   return [...chosen];
 }
 
-/** A small seeded PRNG: the same seed gives the same traffic everywhere. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}

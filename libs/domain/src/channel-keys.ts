@@ -24,7 +24,10 @@ export function channelTypeOf(channelKey: string): number {
   return (JSON.parse(channelKey) as [number])[0];
 }
 
-/** In-process map key of one user's conversation in one channel. */
+/**
+ * In-process map key of one user's conversation in one channel. Valid ids
+ * never contain NUL, so the separator cannot make two pairs collide.
+ */
 export function conversationKeyOf(uid: string, channelKey: string): string {
-  return JSON.stringify([uid, channelKey]);
+  return `${uid}\u0000${channelKey}`;
 }

@@ -1,5 +1,5 @@
 import { ImEvent, RecordsNeeded, evolve, recordsNeededBy } from '@cs/domain';
-import { ProjectionCache, ProjectionRepository } from '@cs/storage';
+import { ProjectionCache, ProjectionRepository, encodeChanges, inTransaction } from '@cs/storage';
 import { Pool, PoolClient } from 'pg';
 import { decodeRecord } from './event-decoder';
 import { nextVersions } from './version-clock';
@@ -88,18 +88,7 @@ export class BatchApplier {
     allowRewind: boolean,
     rejectAs: string | null,
   ): Promise<BatchOutcome> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const outcome = await this.applyInTransaction(client, topic, partition, records, allowRewind, rejectAs);
-      await client.query('COMMIT');
-      return outcome;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    return inTransaction(this.pool, (client) => this.applyInTransaction(client, topic, partition, records, allowRewind, rejectAs));
   }
 
   private async applyInTransaction(
@@ -138,10 +127,11 @@ export class BatchApplier {
     const checkpoint = { ...position, nextOffset: (BigInt(fresh[fresh.length - 1].offset) + 1n).toString() };
     // All three before the commit, side by side. Redis is written while the clock is still
     // locked, so it sees batches in version order.
+    const changes = encodeChanges(state);
     const [, deadLettersSent, redisWasComplete] = await Promise.all([
-      this.projections.saveBatch(client, state, checkpoint, highestVersion),
+      this.projections.saveBatch(client, changes, checkpoint, highestVersion),
       deadLetters.length > 0 ? this.sendDeadLetters(topic, partition, deadLetters) : 0,
-      this.cache.writeBatch(state, highestVersion),
+      this.cache.writeBatch(changes, highestVersion),
     ]);
     if (!redisWasComplete) await this.rebuildCache(client, highestVersion);
 
@@ -156,20 +146,12 @@ export class BatchApplier {
    */
   async repairCacheIfIncomplete(): Promise<boolean> {
     if (await this.cache.isComplete()) return false;
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    return inTransaction(this.pool, async (client) => {
       const version = await this.projections.lockVersionClock(client);
       const rebuilt = !(await this.cache.isComplete());
       if (rebuilt) await this.rebuildCache(client, version);
-      await client.query('COMMIT');
       return rebuilt;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /** Redis lost its data (flush, restart): refill it from PostgreSQL as this transaction sees it. */

@@ -6,3 +6,4 @@ export * from './redis/redis-layout';
 export * from './redis/projection.cache';
 export * from './user-snapshot';
 export * from './health';
+export * from './record-codec';

@@ -1,4 +1,4 @@
-import { Client, Pool, PoolConfig } from 'pg';
+import { Client, Pool, PoolClient, PoolConfig } from 'pg';
 import { MIGRATIONS } from './migrations';
 
 /** Any fixed number: it only has to be the same in every instance of this service. */
@@ -18,6 +18,22 @@ export function createPool(databaseUrl: string, options: PoolConfig = {}): Pool 
   pool.on('error', () => undefined);
   pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
+}
+
+/** Runs `work` in a transaction on one pooled client: COMMIT when it returns, ROLLBACK when it throws. */
+export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query(begin);
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
 }
 
 /** Creates the database named in the URL if it does not exist yet. */

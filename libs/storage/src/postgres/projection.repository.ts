@@ -10,6 +10,8 @@ import {
   messageSlot,
 } from '@cs/domain';
 import { Pool, PoolClient } from 'pg';
+import { EncodedChanges, jsonArrayOf } from '../record-codec';
+import { inTransaction } from './database';
 import { RecentsRequest, SyncRead, SyncReadStore, UserSnapshot } from '../user-snapshot';
 
 type Queryable = Pool | PoolClient;
@@ -77,25 +79,26 @@ export class ProjectionRepository implements SyncReadStore {
     return state;
   }
 
-  /** Writes, in one statement, the records `evolve` marked as changed, the partition's new checkpoint and the version clock. */
-  async saveBatch(client: PoolClient, state: ProjectionState, checkpoint: PartitionPosition & { nextOffset: string }, version: bigint): Promise<void> {
-    const channels = [...state.changedChannels].map((key) => channelParam(state.channels.get(key)!));
-    const conversations = [...state.changedConversations].map((key) => conversationParam(state.conversations.get(key)!));
-    const messages = state.newMessages.map(messageParam);
+  /**
+   * Writes, in one statement, the changed records (as encoded for Redis too:
+   * JSON arrays, int64 as decimal strings), the partition's new checkpoint and
+   * the version clock.
+   */
+  async saveBatch(client: PoolClient, changes: EncodedChanges, checkpoint: PartitionPosition & { nextOffset: string }, version: bigint): Promise<void> {
     await client.query(
       `WITH
          saved_channels AS (
            INSERT INTO channels (channel_key, channel_type, latest_seq, broadcast_head, broadcast_version)
-           SELECT * FROM json_to_recordset($1::json)
-             AS x(channel_key text, channel_type smallint, latest_seq bigint, broadcast_head jsonb, broadcast_version bigint)
+           SELECT r->>0, (r->>1)::smallint, (r->>2)::bigint, ${jsonbAt('r', 3)}, (r->>4)::bigint
+             FROM json_array_elements($1::json) AS r
            ON CONFLICT (channel_key) DO UPDATE SET
              latest_seq = EXCLUDED.latest_seq, broadcast_head = EXCLUDED.broadcast_head, broadcast_version = EXCLUDED.broadcast_version
            RETURNING 1),
          saved_conversations AS (
            INSERT INTO conversations (${CONVERSATION_COLUMNS})
-           SELECT * FROM json_to_recordset($2::json)
-             AS x(uid text, channel_key text, channel_id text, channel_type smallint, floor bigint, read_seq bigint, own_seq bigint,
-                  direct_head jsonb, membership text, left_version bigint, frozen_head jsonb, version bigint, cleared_version bigint)
+           SELECT r->>0, r->>1, r->>2, (r->>3)::smallint, (r->>4)::bigint, (r->>5)::bigint, (r->>6)::bigint,
+                  ${jsonbAt('r', 7)}, r->>8, (r->>9)::bigint, ${jsonbAt('r', 10)}, (r->>11)::bigint, (r->>12)::bigint
+             FROM json_array_elements($2::json) AS r
            ON CONFLICT (uid, channel_key) DO UPDATE SET
              floor = EXCLUDED.floor, read_seq = EXCLUDED.read_seq, own_seq = EXCLUDED.own_seq, direct_head = EXCLUDED.direct_head,
              membership = EXCLUDED.membership, left_version = EXCLUDED.left_version, frozen_head = EXCLUDED.frozen_head,
@@ -103,9 +106,8 @@ export class ProjectionRepository implements SyncReadStore {
            RETURNING 1),
          saved_messages AS (
            INSERT INTO messages (channel_key, seq, message_id, from_uid, timestamp, client_msg_no, version, recipients, body)
-           SELECT * FROM json_to_recordset($3::json)
-             AS x(channel_key text, seq bigint, message_id bigint, from_uid text, timestamp bigint, client_msg_no text,
-                  version bigint, recipients jsonb, body text)
+           SELECT r->>0, (r->>1)::bigint, (r->>2)::bigint, r->>3, (r->>4)::bigint, r->>5, (r->>6)::bigint, ${jsonbAt('r', 7)}, r->>8
+             FROM json_array_elements($3::json) AS r
            ON CONFLICT (channel_key, seq) DO NOTHING
            RETURNING 1),
          saved_checkpoint AS (
@@ -115,9 +117,9 @@ export class ProjectionRepository implements SyncReadStore {
          saved_clock AS (UPDATE version_clock SET version = $8 WHERE id = 1 RETURNING 1)
        SELECT (SELECT count(*) FROM saved_checkpoint) + (SELECT count(*) FROM saved_clock) AS written`,
       [
-        JSON.stringify(channels),
-        JSON.stringify(conversations),
-        JSON.stringify(messages),
+        jsonArrayOf(changes.channels),
+        jsonArrayOf(changes.conversations),
+        jsonArrayOf(changes.messages),
         checkpoint.groupId,
         checkpoint.topic,
         checkpoint.partition,
@@ -129,19 +131,14 @@ export class ProjectionRepository implements SyncReadStore {
 
   /** One repeatable-read transaction, so the snapshot and its recents agree. */
   async readSync(uid: string, planRecents: (snapshot: UserSnapshot) => RecentsRequest[]): Promise<SyncRead> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const snapshot = await this.readUser(uid, client);
-      const recents = await this.readRecents(planRecents(snapshot), client);
-      await client.query('COMMIT');
-      return { snapshot, recents };
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    return inTransaction(
+      this.pool,
+      async (client) => {
+        const snapshot = await this.readUser(uid, client);
+        return { snapshot, recents: await this.readRecents(planRecents(snapshot), client) };
+      },
+      'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+    );
   }
 
   async readUser(uid: string, db: Queryable = this.pool): Promise<UserSnapshot> {
@@ -284,46 +281,7 @@ function messageFromRow(row: Row): MessageRecord {
   };
 }
 
-const int64 = (value: bigint | null) => (value === null ? null : value.toString());
-
-function channelParam(c: ChannelRecord) {
-  return {
-    channel_key: c.key,
-    channel_type: c.channelType,
-    latest_seq: c.latestSeq,
-    broadcast_head: c.broadcastHead,
-    broadcast_version: int64(c.broadcastVersion),
-  };
-}
-
-function conversationParam(c: ConversationRecord) {
-  return {
-    uid: c.uid,
-    channel_key: c.channelKey,
-    channel_id: c.channelId,
-    channel_type: c.channelType,
-    floor: c.floor,
-    read_seq: c.readSeq,
-    own_seq: c.ownSeq,
-    direct_head: c.directHead,
-    membership: c.membership,
-    left_version: int64(c.leftVersion),
-    frozen_head: c.frozenHead,
-    version: int64(c.version),
-    cleared_version: int64(c.clearedVersion),
-  };
-}
-
-function messageParam(m: MessageRecord) {
-  return {
-    channel_key: m.channelKey,
-    seq: m.seq,
-    message_id: m.messageId.toString(),
-    from_uid: m.fromUid,
-    timestamp: m.timestamp,
-    client_msg_no: m.clientMsgNo,
-    version: m.version.toString(),
-    recipients: m.recipients,
-    body: m.body,
-  };
+/** Element `index` of a JSON array as jsonb, SQL NULL for JSON null. */
+function jsonbAt(array: string, index: number): string {
+  return `CASE WHEN json_typeof(${array}->${index}) = 'null' THEN NULL ELSE (${array}->${index})::jsonb END`;
 }

@@ -2,15 +2,15 @@ import { ChannelRecord, ConversationRecord, MessageRecord, ProjectionState, isVi
 import Redis from 'ioredis';
 import { RecentsRequest, SyncRead, SyncReadStore, UserSnapshot } from '../user-snapshot';
 import {
+  EncodedChanges,
   decodeChannel,
   decodeConversation,
   decodeMessage,
   encodeChannel,
   encodeConversation,
   encodeMessage,
-  APPLY_COMMANDS_SCRIPT,
-  redisKeys,
-} from './redis-layout';
+} from '../record-codec';
+import { APPLY_COMMANDS_SCRIPT, redisKeys } from './redis-layout';
 
 /**
  * The hot read path: the projection records mirrored in Redis. Writes happen
@@ -21,11 +21,11 @@ export class ProjectionCache implements SyncReadStore {
   constructor(private readonly redis: Redis) {}
 
   /** Writes a batch's changed records and raises the watermark. Returns false when Redis was not complete (needs a rebuild). */
-  async writeBatch(state: ProjectionState, watermark: bigint): Promise<boolean> {
+  async writeBatch(changes: EncodedChanges, watermark: bigint): Promise<boolean> {
     const commands = [
-      ...conversationCommands([...state.changedConversations].map((key) => state.conversations.get(key)!)),
-      ...[...state.changedChannels].map((key) => channelCommand(state.channels.get(key)!)),
-      ...messageCommands(state.newMessages),
+      ...conversationCommands(changes.conversations),
+      ...changes.channels.map(channelCommand),
+      ...messageCommands(changes.messages),
       ['SET', redisKeys.watermark, watermark.toString()],
     ];
     return (await this.runAtomically(commands)) === 1;
@@ -50,9 +50,9 @@ export class ProjectionCache implements SyncReadStore {
     await this.deleteAll();
     for await (const page of records) {
       await this.runAtomically([
-        ...(page.channels ?? []).map(channelCommand),
-        ...conversationCommands(page.conversations ?? []),
-        ...messageCommands(page.messages ?? []),
+        ...(page.channels ?? []).map((record) => channelCommand({ record, text: encodeChannel(record) })),
+        ...conversationCommands((page.conversations ?? []).map((record) => ({ record, text: encodeConversation(record) }))),
+        ...messageCommands((page.messages ?? []).map((record) => ({ record, text: encodeMessage(record) }))),
       ]);
     }
     await this.redis.multi().set(redisKeys.watermark, watermark.toString()).set(redisKeys.complete, '1').exec();
@@ -190,12 +190,15 @@ type WriteCommand = (string | number)[];
 /** Keeps every command under Lua's unpack limit. */
 const MAX_PAIRS_PER_COMMAND = 500;
 
+type Encoded<T> = { record: T; text: string };
+
 /** Per user: HSET of the records, the stamp raised to their highest version, the member-of set kept. */
-function conversationCommands(conversations: ConversationRecord[]): WriteCommand[] {
+function conversationCommands(conversations: Encoded<ConversationRecord>[]): WriteCommand[] {
   const commands: WriteCommand[] = [];
-  for (const [uid, records] of groupBy(conversations, (c) => c.uid)) {
+  for (const [uid, encoded] of groupBy(conversations, (c) => c.record.uid)) {
+    const records = encoded.map((c) => c.record);
     const hash = redisKeys.userConversations(uid);
-    for (const chunk of chunks(records)) commands.push(['HSET', hash, ...chunk.flatMap((c) => [c.channelKey, encodeConversation(c)])]);
+    for (const chunk of chunks(encoded)) commands.push(['HSET', hash, ...chunk.flatMap((c) => [c.record.channelKey, c.text])]);
     const highest = records.reduce((max, c) => (c.version > max ? c.version : max), 0n);
     commands.push(['RAISE', redisKeys.userStamp(uid), highest.toString()]);
     const joined = records.filter((c) => c.membership === 'member').map((c) => c.channelKey);
@@ -206,17 +209,17 @@ function conversationCommands(conversations: ConversationRecord[]): WriteCommand
   return commands;
 }
 
-function channelCommand(channel: ChannelRecord): WriteCommand {
-  return ['SET', redisKeys.channel(channel.key), encodeChannel(channel)];
+function channelCommand(channel: Encoded<ChannelRecord>): WriteCommand {
+  return ['SET', redisKeys.channel(channel.record.key), channel.text];
 }
 
 /** One ZADD per channel (and per 500 messages). */
-function messageCommands(messages: MessageRecord[]): WriteCommand[] {
+function messageCommands(messages: Encoded<MessageRecord>[]): WriteCommand[] {
   const commands: WriteCommand[] = [];
-  for (const [channelKey, records] of groupBy(messages, (m) => m.channelKey)) {
+  for (const [channelKey, encoded] of groupBy(messages, (m) => m.record.channelKey)) {
     const key = redisKeys.channelMessages(channelKey);
     // Scores as strings: Lua would print a number above 14 digits in exponent form.
-    for (const chunk of chunks(records)) commands.push(['ZADD', key, ...chunk.flatMap((m) => [String(m.seq), encodeMessage(m)])]);
+    for (const chunk of chunks(encoded)) commands.push(['ZADD', key, ...chunk.flatMap((m) => [String(m.record.seq), m.text])]);
   }
   return commands;
 }

@@ -1,4 +1,3 @@
-import { ChannelRecord, ConversationRecord, MessageHead, MessageRecord } from '@cs/domain';
 import Redis, { RedisOptions } from 'ioredis';
 
 /**
@@ -45,64 +44,6 @@ export function createRedis(redisUrl: string, options: RedisOptions = {}): Redis
   });
   redis.on('error', () => undefined);
   return redis;
-}
-
-// --- record codecs: int64 values are written as decimal strings, never as JSON numbers ---
-
-export function encodeConversation(c: ConversationRecord): string {
-  return JSON.stringify([
-    c.uid,
-    c.channelKey,
-    c.channelId,
-    c.channelType,
-    c.floor,
-    c.readSeq,
-    c.ownSeq,
-    c.directHead,
-    c.membership,
-    c.leftVersion?.toString() ?? null,
-    c.frozenHead,
-    c.version.toString(),
-    c.clearedVersion?.toString() ?? null,
-  ]);
-}
-
-export function decodeConversation(text: string): ConversationRecord {
-  const [uid, channelKey, channelId, channelType, floor, readSeq, ownSeq, directHead, membership, leftVersion, frozenHead, version, clearedVersion] =
-    JSON.parse(text);
-  return {
-    uid,
-    channelKey,
-    channelId,
-    channelType,
-    floor,
-    readSeq,
-    ownSeq,
-    directHead: directHead as MessageHead | null,
-    membership,
-    leftVersion: leftVersion === null ? null : BigInt(leftVersion),
-    frozenHead: frozenHead as MessageHead | null,
-    version: BigInt(version),
-    clearedVersion: clearedVersion === null ? null : BigInt(clearedVersion),
-  };
-}
-
-export function encodeChannel(c: ChannelRecord): string {
-  return JSON.stringify([c.key, c.channelType, c.latestSeq, c.broadcastHead, c.broadcastVersion.toString()]);
-}
-
-export function decodeChannel(text: string): ChannelRecord {
-  const [key, channelType, latestSeq, broadcastHead, broadcastVersion] = JSON.parse(text);
-  return { key, channelType, latestSeq, broadcastHead, broadcastVersion: BigInt(broadcastVersion) };
-}
-
-export function encodeMessage(m: MessageRecord): string {
-  return JSON.stringify([m.channelKey, m.seq, m.messageId.toString(), m.fromUid, m.timestamp, m.clientMsgNo, m.version.toString(), m.recipients, m.body]);
-}
-
-export function decodeMessage(text: string): MessageRecord {
-  const [channelKey, seq, messageId, fromUid, timestamp, clientMsgNo, version, recipients, body] = JSON.parse(text);
-  return { channelKey, seq, messageId: BigInt(messageId), fromUid, timestamp, clientMsgNo, version: BigInt(version), recipients, body };
 }
 
 /**
