@@ -131,7 +131,7 @@ export class BatchApplier {
     const [, deadLettersSent, redisWasComplete] = await Promise.all([
       this.projections.saveBatch(client, changes, checkpoint, highestVersion),
       deadLetters.length > 0 ? this.sendDeadLetters(topic, partition, deadLetters) : 0,
-      this.cache.writeBatch(changes, highestVersion),
+      this.cache.writeBatch(changes, lastVersion, highestVersion),
     ]);
     if (!redisWasComplete) await this.rebuildCache(client, highestVersion);
 

@@ -77,4 +77,14 @@ export const MIGRATIONS: readonly { id: number; name: string; sql: string }[] = 
       CREATE UNIQUE INDEX dlq_replays_source ON dlq_replays (source_topic, source_partition, source_offset);
     `,
   },
+  {
+    id: 3,
+    name: 'room_for_in_place_updates',
+    // Conversations and channels are rewritten on every message; free room on each page lets
+    // PostgreSQL update them in place (HOT) without touching their primary-key index.
+    sql: `
+      ALTER TABLE conversations SET (fillfactor = 70);
+      ALTER TABLE channels SET (fillfactor = 70);
+    `,
+  },
 ];

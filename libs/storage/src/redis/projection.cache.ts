@@ -10,7 +10,7 @@ import {
   encodeConversation,
   encodeMessage,
 } from '../record-codec';
-import { APPLY_COMMANDS_SCRIPT, redisKeys } from './redis-layout';
+import { APPLY_COMMANDS_SCRIPT, STAMP_FIELD, redisKeys } from './redis-layout';
 
 /**
  * The hot read path: the projection records mirrored in Redis. Writes happen
@@ -21,9 +21,10 @@ export class ProjectionCache implements SyncReadStore {
   constructor(private readonly redis: Redis) {}
 
   /** Writes a batch's changed records and raises the watermark. Returns false when Redis was not complete (needs a rebuild). */
-  async writeBatch(changes: EncodedChanges, watermark: bigint): Promise<boolean> {
+  /** `previousVersion`: the clock before the batch; records above it carry this batch's versions. */
+  async writeBatch(changes: EncodedChanges, previousVersion: bigint, watermark: bigint): Promise<boolean> {
     const commands = [
-      ...conversationCommands(changes.conversations),
+      ...conversationCommands(changes.conversations, previousVersion),
       ...changes.channels.map(channelCommand),
       ...messageCommands(changes.messages),
       ['SET', redisKeys.watermark, watermark.toString()],
@@ -51,7 +52,7 @@ export class ProjectionCache implements SyncReadStore {
     for await (const page of records) {
       await this.runAtomically([
         ...(page.channels ?? []).map((record) => channelCommand({ record, text: encodeChannel(record) })),
-        ...conversationCommands((page.conversations ?? []).map((record) => ({ record, text: encodeConversation(record) }))),
+        ...conversationCommands((page.conversations ?? []).map((record) => ({ record, text: encodeConversation(record) })), null),
         ...messageCommands((page.messages ?? []).map((record) => ({ record, text: encodeMessage(record) }))),
       ]);
     }
@@ -77,7 +78,7 @@ export class ProjectionCache implements SyncReadStore {
       .pipeline()
       .get(redisKeys.watermark)
       .exists(redisKeys.complete)
-      .get(redisKeys.userStamp(uid))
+      .hget(redisKeys.userConversations(uid), STAMP_FIELD)
       .smembers(redisKeys.userGroups(uid))
       .exec();
     if (!first || first.some(([error]) => error)) return null;
@@ -123,7 +124,7 @@ export class ProjectionCache implements SyncReadStore {
     const [[, watermarkText], [, complete], [, values]] = first as [unknown, unknown][];
     if (complete !== 1 || typeof watermarkText !== 'string') return null;
     const watermark = BigInt(watermarkText);
-    const conversations = (values as string[]).map(decodeConversation);
+    const conversations = (values as string[]).filter(isRecord).map(decodeConversation);
     const memberKeys = conversations.filter((c) => c.membership === 'member').map((c) => c.channelKey);
     const channels = new Map<string, ChannelRecord>();
     if (memberKeys.length > 0) {
@@ -184,7 +185,7 @@ export class ProjectionCache implements SyncReadStore {
   }
 }
 
-/** A Redis command for APPLY_COMMANDS_SCRIPT; 'RAISE' sets a key to a larger decimal only. */
+/** A Redis command for APPLY_COMMANDS_SCRIPT; 'RAISE' sets a hash field to a larger decimal only. */
 type WriteCommand = (string | number)[];
 
 /** Keeps every command under Lua's unpack limit. */
@@ -192,15 +193,25 @@ const MAX_PAIRS_PER_COMMAND = 500;
 
 type Encoded<T> = { record: T; text: string };
 
-/** Per user: HSET of the records, the stamp raised to their highest version, the member-of set kept. */
-function conversationCommands(conversations: Encoded<ConversationRecord>[]): WriteCommand[] {
+/** The user hash holds records (JSON arrays) and the stamp (a decimal). */
+const isRecord = (value: string) => value.startsWith('[');
+
+/**
+ * Per user: HSET of the records and the stamp, and the member-of set kept.
+ * Records newer than `previousVersion` carry this batch's versions, which are
+ * above every stamp written before, so their highest simply replaces the
+ * stamp. Without it (a rebuild, page by page) the stamp is raised instead.
+ */
+function conversationCommands(conversations: Encoded<ConversationRecord>[], previousVersion: bigint | null): WriteCommand[] {
   const commands: WriteCommand[] = [];
   for (const [uid, encoded] of groupBy(conversations, (c) => c.record.uid)) {
     const records = encoded.map((c) => c.record);
     const hash = redisKeys.userConversations(uid);
-    for (const chunk of chunks(encoded)) commands.push(['HSET', hash, ...chunk.flatMap((c) => [c.record.channelKey, c.text])]);
     const highest = records.reduce((max, c) => (c.version > max ? c.version : max), 0n);
-    commands.push(['RAISE', redisKeys.userStamp(uid), highest.toString()]);
+    const fields = encoded.flatMap((c) => [c.record.channelKey, c.text]);
+    if (previousVersion !== null && highest > previousVersion) fields.push(STAMP_FIELD, highest.toString());
+    for (const chunk of chunks(fields, 2)) commands.push(['HSET', hash, ...chunk]);
+    if (previousVersion === null) commands.push(['RAISE', hash, STAMP_FIELD, highest.toString()]);
     const joined = records.filter((c) => c.membership === 'member').map((c) => c.channelKey);
     const left = records.filter((c) => c.membership === 'left').map((c) => c.channelKey);
     for (const chunk of chunks(joined)) commands.push(['SADD', redisKeys.userGroups(uid), ...chunk]);
@@ -219,14 +230,17 @@ function messageCommands(messages: Encoded<MessageRecord>[]): WriteCommand[] {
   for (const [channelKey, encoded] of groupBy(messages, (m) => m.record.channelKey)) {
     const key = redisKeys.channelMessages(channelKey);
     // Scores as strings: Lua would print a number above 14 digits in exponent form.
-    for (const chunk of chunks(encoded)) commands.push(['ZADD', key, ...chunk.flatMap((m) => [String(m.record.seq), m.text])]);
+    const members = encoded.flatMap((m) => [String(m.record.seq), m.text]);
+    for (const chunk of chunks(members, 2)) commands.push(['ZADD', key, ...chunk]);
   }
   return commands;
 }
 
-function chunks<T>(items: T[]): T[][] {
+/** Splits into pieces of at most MAX_PAIRS_PER_COMMAND groups of `width` items (pairs stay whole). */
+function chunks<T>(items: T[], width = 1): T[][] {
+  const size = MAX_PAIRS_PER_COMMAND * width;
   const result: T[][] = [];
-  for (let i = 0; i < items.length; i += MAX_PAIRS_PER_COMMAND) result.push(items.slice(i, i + MAX_PAIRS_PER_COMMAND));
+  for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
   return result;
 }
 

@@ -10,13 +10,15 @@ export const redisKeys = {
   /** Highest version whose batch is completely written. */
   watermark: 'cs:watermark',
   /** Present while Redis holds everything PostgreSQL does; absent after a flush until rebuilt. Versioned with the layout: data of an older layout gets rebuilt. */
-  complete: 'cs:complete:2',
+  complete: 'cs:complete:3',
   /** Prefix of every key this service owns. */
   pattern: 'cs:*',
-  /** Hash: channel key -> conversation record. */
+  /**
+   * Hash: channel key -> conversation record, plus the field STAMP_FIELD: the
+   * highest version among the user's records (decimal). Channel keys are JSON
+   * arrays, so they never equal it.
+   */
   userConversations: (uid: string) => `cs:{u:${hex(uid)}}:conversations`,
-  /** String: the highest version among the user's conversation records (decimal). */
-  userStamp: (uid: string) => `cs:{u:${hex(uid)}}:stamp`,
   /** Set: channel keys of the channels the user is currently a member of. */
   userGroups: (uid: string) => `cs:{u:${hex(uid)}}:groups`,
   /** String: channel record. */
@@ -27,6 +29,8 @@ export const redisKeys = {
    */
   channelMessages: (channelKey: string) => `cs:{c:${hex(channelKey)}}:messages`,
 };
+
+export const STAMP_FIELD = 'stamp';
 
 function hex(id: string): string {
   return Buffer.from(id, 'utf8').toString('hex');
@@ -48,8 +52,8 @@ export function createRedis(redisUrl: string, options: RedisOptions = {}): Redis
 
 /**
  * Runs ARGV[1], a JSON array of commands, atomically; returns whether KEYS[1]
- * (the complete marker) existed before. A command ['RAISE', key, decimal] sets
- * key only if it does not already hold a larger decimal: versions are compared
+ * (the complete marker) existed before. A command ['RAISE', key, field, decimal]
+ * sets the hash field only if it does not already hold a larger decimal: versions are compared
  * as decimal strings (longer is larger), never as doubles. Scores (seqs ≤ 2^53)
  * are exact as cjson's doubles.
  */
@@ -57,10 +61,10 @@ export const APPLY_COMMANDS_SCRIPT = `
 local complete = redis.call('EXISTS', KEYS[1])
 for _, command in ipairs(cjson.decode(ARGV[1])) do
   if command[1] == 'RAISE' then
-    local current = redis.call('GET', command[2])
-    local value = command[3]
+    local current = redis.call('HGET', command[2], command[3])
+    local value = command[4]
     if (not current) or (#value > #current) or (#value == #current and value > current) then
-      redis.call('SET', command[2], value)
+      redis.call('HSET', command[2], command[3], value)
     end
   else
     redis.call(unpack(command))
