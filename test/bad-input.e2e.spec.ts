@@ -1,5 +1,6 @@
 import { AppProcess, RunningService } from './support/app-process';
 import { TestEnvironment } from './support/test-environment';
+import { mulberry32 } from '../apps/cli/src/random';
 import { waitFor } from './support/wait-for';
 
 /**
@@ -71,6 +72,8 @@ describe('bad input (e2e)', () => {
     ['a "__proto__" member and uid 5', '{"__proto__":{},"uid":5}', 'uid'],
     ['a "__proto__" member and version -5', '{"__proto__":{},"uid":"u","version":-5}', 'version'],
     ['a "__proto__" member and last_msg_seqs 5', '{"__proto__":{},"uid":"u","last_msg_seqs":5}', 'last_msg_seqs'],
+    ['a "constructor" member and uid 5', '{"constructor":null,"uid":5}', 'uid'],
+    ['a "constructor" member and page -1', '{"constructor":{},"uid":"u","page":-1}', 'page'],
   ];
 
   it.each(badSyncRequests)('POST /conversation/sync with %s: 400 naming the field', async (_what, body, field) => {
@@ -115,6 +118,7 @@ describe('bad input (e2e)', () => {
     ['delete', 'channel_type 256', { ...target, channel_type: 256 }, 'channel_type'],
     ['delete', 'uid a number', { ...target, uid: 1 }, 'uid'],
     ['delete', 'a "__proto__" member and channel_type "x"', '{"__proto__":{},"uid":"cmd-u","channel_id":"cmd-c","channel_type":"x"}', 'channel_type'],
+    ['clearUnread', 'a "constructor" member and no uid', '{"constructor":null,"channel_id":"cmd-c","channel_type":1}', 'uid'],
     ['setUnread', 'a "__proto__" member and no unread', '{"__proto__":{},"uid":"cmd-u","channel_id":"cmd-c","channel_type":1}', 'unread'],
   ];
 
@@ -123,6 +127,46 @@ describe('bad input (e2e)', () => {
     expect(response.status).toBe(400);
     expect(response.body).toEqual({ msg: expect.stringContaining(field), status: 400 });
     expect(response.body.msg).toMatch(namesFirst(field));
+  });
+
+  describe('seeded random bodies', () => {
+    const SEED = Number(process.env.FUZZ_SEED ?? 20261125);
+    const random = mulberry32(SEED);
+    const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)];
+    const randomText = (length: number) =>
+      Array.from({ length }, () => String.fromCharCode(pick([0, 9, 34, 44, 58, 92, 123, 125, 0xd800, 0x4e2d, 32 + Math.floor(random() * 95)]))).join('');
+    const randomValue = (depth: number): unknown =>
+      pick<() => unknown>([
+        () => null,
+        () => random() < 0.5,
+        () => Math.floor(random() * 2 ** 64) - 2 ** 63,
+        () => random() * 1e6 - 5e5,
+        () => randomText(Math.floor(random() * 200)),
+        () => (depth > 2 ? [] : Array.from({ length: Math.floor(random() * 4) }, () => randomValue(depth + 1))),
+        () => (depth > 2 ? {} : randomObject(depth + 1)),
+      ])();
+    const FIELDS = ['uid', 'version', 'last_msg_seqs', 'msg_count', 'only_unread', 'exclude_channel_types', 'page', 'page_size', 'channel_id', 'channel_type', 'unread', 'message_seq', '__proto__', 'constructor'];
+    const randomObject = (depth: number) => Object.fromEntries(Array.from({ length: Math.floor(random() * 6) }, () => [pick(FIELDS), randomValue(depth)]));
+    const randomBody = (): string =>
+      pick<() => string>([
+        () => JSON.stringify(randomObject(0)),
+        () => JSON.stringify({ uid: 'fuzz', ...randomObject(0) }),
+        () => JSON.stringify(randomValue(0)) ?? 'null',
+        () => randomText(Math.floor(random() * 300)),
+        () => JSON.stringify(randomObject(0)).slice(0, Math.floor(random() * 40)),
+      ])();
+
+    it(`never answers 5xx to 300 random bodies on any endpoint (seed ${SEED})`, async () => {
+      const paths = ['/conversation/sync', '/conversations/clearUnread', '/conversations/setUnread', '/conversations/delete'];
+      const failures: string[] = [];
+      for (let i = 0; i < 300; i++) {
+        const path = pick(paths);
+        const body = randomBody();
+        const { status, text } = await service.post(path, body);
+        if (status >= 500) failures.push(`${path} ${JSON.stringify(body).slice(0, 200)} -> ${status} ${text.slice(0, 200)}`);
+      }
+      expect(failures).toEqual([]);
+    });
   });
 
   describe('with API_TOKEN set', () => {

@@ -5,14 +5,18 @@ import { BadRequest } from './errors';
 export function validatedBody<T extends object>(Dto: new () => T, body: unknown): T {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new BadRequest('body: must be a JSON object');
   const dto = new Dto();
-  // Own properties only, defined (not assigned) so a "__proto__" member cannot swap the DTO's prototype.
+  // Own properties only, defined (not assigned), and never the names class-validator finds its
+  // rules through: a "__proto__" or "constructor" member must not switch validation off.
   for (const [key, value] of Object.entries(body)) {
-    if (key !== '__proto__') Object.defineProperty(dto, key, { value, enumerable: true, writable: true, configurable: true });
+    if (!RESERVED_NAMES.has(key)) Object.defineProperty(dto, key, { value, enumerable: true, writable: true, configurable: true });
   }
   const errors = validateSync(dto, { forbidUnknownValues: false, stopAtFirstError: true });
   if (errors.length > 0) throw new BadRequest(describe(errors[0]));
   return dto;
 }
+
+/** Unknown members are ignored anyway; these would reach into the DTO's machinery. */
+const RESERVED_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
 
 function describe(error: ValidationError): string {
   const message = Object.values(error.constraints ?? {})[0];
