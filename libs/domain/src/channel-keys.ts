@@ -20,10 +20,6 @@ export function channelIdSeenBy(uid: string, channelKey: string): string {
   return uid === low ? high : low;
 }
 
-export function channelTypeOf(channelKey: string): number {
-  return (JSON.parse(channelKey) as [number])[0];
-}
-
 /**
  * In-process map key of one user's conversation in one channel. Valid ids
  * never contain NUL, so the separator cannot make two pairs collide.

@@ -88,8 +88,3 @@ function reviveMarked(value: unknown): unknown {
   }
   return value;
 }
-
-/** A JSON string literal. */
-export function jsonString(value: string): string {
-  return JSON.stringify(value);
-}

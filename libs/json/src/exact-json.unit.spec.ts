@@ -1,4 +1,4 @@
-import { jsonString, parseExactJson } from './exact-json';
+import { parseExactJson } from './exact-json';
 
 describe('parseExactJson', () => {
   it.each([
@@ -51,8 +51,3 @@ describe('parseExactJson', () => {
   );
 });
 
-describe('jsonString', () => {
-  it('writes a JSON string literal', () => {
-    expect(jsonString('a"\\用')).toBe('"a\\"\\\\用"');
-  });
-});

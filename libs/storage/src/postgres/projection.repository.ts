@@ -219,11 +219,6 @@ export class ProjectionRepository implements SyncReadStore {
       afterSeq = rows[rows.length - 1].seq;
     }
   }
-
-  async isEmpty(client: PoolClient): Promise<boolean> {
-    const { rows } = await client.query('SELECT NOT EXISTS (SELECT 1 FROM conversations) AND NOT EXISTS (SELECT 1 FROM channels) AS empty');
-    return rows[0].empty;
-  }
 }
 
 const CHANNEL_COLUMNS = 'channel_key, channel_type, latest_seq, broadcast_head, broadcast_version';
