@@ -90,7 +90,7 @@ export class ProjectionRepository implements SyncReadStore {
          saved_channels AS (
            INSERT INTO channels (channel_key, channel_type, latest_seq, broadcast_head, broadcast_version)
            SELECT r->>0, (r->>1)::smallint, (r->>2)::bigint, ${jsonbAt('r', 3)}, (r->>4)::bigint
-             FROM json_array_elements($1::json) AS r
+             FROM jsonb_array_elements($1::jsonb) AS r
            ON CONFLICT (channel_key) DO UPDATE SET
              latest_seq = EXCLUDED.latest_seq, broadcast_head = EXCLUDED.broadcast_head, broadcast_version = EXCLUDED.broadcast_version
            RETURNING 1),
@@ -98,7 +98,7 @@ export class ProjectionRepository implements SyncReadStore {
            INSERT INTO conversations (${CONVERSATION_COLUMNS})
            SELECT r->>0, r->>1, r->>2, (r->>3)::smallint, (r->>4)::bigint, (r->>5)::bigint, (r->>6)::bigint,
                   ${jsonbAt('r', 7)}, r->>8, (r->>9)::bigint, ${jsonbAt('r', 10)}, (r->>11)::bigint, (r->>12)::bigint
-             FROM json_array_elements($2::json) AS r
+             FROM jsonb_array_elements($2::jsonb) AS r
            ON CONFLICT (uid, channel_key) DO UPDATE SET
              floor = EXCLUDED.floor, read_seq = EXCLUDED.read_seq, own_seq = EXCLUDED.own_seq, direct_head = EXCLUDED.direct_head,
              membership = EXCLUDED.membership, left_version = EXCLUDED.left_version, frozen_head = EXCLUDED.frozen_head,
@@ -107,7 +107,7 @@ export class ProjectionRepository implements SyncReadStore {
          saved_messages AS (
            INSERT INTO messages (channel_key, seq, message_id, from_uid, timestamp, client_msg_no, version, recipients, body)
            SELECT r->>0, (r->>1)::bigint, (r->>2)::bigint, r->>3, (r->>4)::bigint, r->>5, (r->>6)::bigint, ${jsonbAt('r', 7)}, r->>8
-             FROM json_array_elements($3::json) AS r
+             FROM jsonb_array_elements($3::jsonb) AS r
            ON CONFLICT (channel_key, seq) DO NOTHING
            RETURNING 1),
          saved_checkpoint AS (
@@ -278,5 +278,5 @@ function messageFromRow(row: Row): MessageRecord {
 
 /** Element `index` of a JSON array as jsonb, SQL NULL for JSON null. */
 function jsonbAt(array: string, index: number): string {
-  return `CASE WHEN json_typeof(${array}->${index}) = 'null' THEN NULL ELSE (${array}->${index})::jsonb END`;
+  return `CASE WHEN jsonb_typeof(${array}->${index}) = 'null' THEN NULL ELSE ${array}->${index} END`;
 }
