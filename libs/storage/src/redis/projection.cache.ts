@@ -29,16 +29,26 @@ export class ProjectionCache implements SyncReadStore {
       ...messageCommands(changes.messages),
       ['SET', redisKeys.watermark, watermark.toString()],
     ];
-    return (await this.runAtomically(commands)) === 1;
+    return (await this.runScripted(commands)) === 1;
   }
 
   /**
-   * One EVAL runs all the commands atomically (like MULTI) from a single JSON
-   * argument: far less client work than thousands of separate commands.
-   * Returns whether Redis was complete before them.
+   * Runs the commands as a few EVALs of up to SCRIPT_CHUNK commands each, sent
+   * in one pipeline: far less client work than thousands of separate
+   * commands, and no single script blocks Redis (and the API's reads) for
+   * long. Readers need no atomicity here: the watermark, set by the last
+   * command, tells them what is whole. Returns whether Redis was complete
+   * before the first command.
    */
-  private async runAtomically(commands: WriteCommand[]): Promise<number> {
-    return (await this.redis.eval(APPLY_COMMANDS_SCRIPT, 1, redisKeys.complete, JSON.stringify(commands))) as number;
+  private async runScripted(commands: WriteCommand[]): Promise<number> {
+    const pipeline = this.redis.pipeline();
+    for (let i = 0; i < commands.length; i += SCRIPT_CHUNK) {
+      pipeline.eval(APPLY_COMMANDS_SCRIPT, 1, redisKeys.complete, JSON.stringify(commands.slice(i, i + SCRIPT_CHUNK)));
+    }
+    const results = await pipeline.exec();
+    if (!results) throw new Error('Redis pipeline failed');
+    for (const [error] of results) if (error) throw error;
+    return results[0][1] as number;
   }
 
   async isComplete(): Promise<boolean> {
@@ -50,7 +60,7 @@ export class ProjectionCache implements SyncReadStore {
     await this.redis.del(redisKeys.complete);
     await this.deleteAll();
     for await (const page of records) {
-      await this.runAtomically([
+      await this.runScripted([
         ...(page.channels ?? []).map((record) => channelCommand({ record, text: encodeChannel(record) })),
         ...conversationCommands((page.conversations ?? []).map((record) => ({ record, text: encodeConversation(record) })), null),
         ...messageCommands((page.messages ?? []).map((record) => ({ record, text: encodeMessage(record) }))),
@@ -187,6 +197,9 @@ export class ProjectionCache implements SyncReadStore {
 
 /** A Redis command for APPLY_COMMANDS_SCRIPT; 'RAISE' sets a hash field to a larger decimal only. */
 type WriteCommand = (string | number)[];
+
+/** Commands per EVAL: each runs for a few milliseconds at most. */
+const SCRIPT_CHUNK = 1_000;
 
 /** Keeps every command under Lua's unpack limit. */
 const MAX_PAIRS_PER_COMMAND = 500;
