@@ -1,6 +1,7 @@
 import { AppProcess, RunningService } from './support/app-process';
 import { parseExactJson } from './support/json';
 import { TestEnvironment } from './support/test-environment';
+import { GROUP, PERSON, deleted, groupMessage, joined, personMessage, read } from './support/events';
 
 /**
  * The WuKongIM conversation commands: each answers 200 {"status":200} only once
@@ -161,32 +162,3 @@ describe('conversation commands (e2e)', () => {
     expect(await service.sync({ uid: 'k8-x' })).toEqual([]);
   });
 });
-
-const PERSON = 1;
-const GROUP = 2;
-
-function message(from: string, channelId: string, channelType: number, seq: number) {
-  return {
-    type: 'message',
-    message_id: 1_000_000 + seq,
-    message_seq: seq,
-    client_msg_no: `c${seq}`,
-    from_uid: from,
-    channel_id: channelId,
-    channel_type: channelType,
-    timestamp: 1_700_000_000 + seq,
-    payload: 'aGk=',
-  };
-}
-
-function personMessage(from: string, to: string, seq: number) {
-  return message(from, to, PERSON, seq);
-}
-
-function groupMessage(channel: string, from: string, seq: number) {
-  return message(from, channel, GROUP, seq);
-}
-
-function joined(channel: string, subscribers: string[]) {
-  return { type: 'subscribers_added', channel_id: channel, channel_type: GROUP, subscribers };
-}

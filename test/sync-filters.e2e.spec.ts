@@ -1,6 +1,7 @@
 import { RunningService } from './support/app-process';
 import { stringifyExact } from './support/json';
 import { TestEnvironment } from './support/test-environment';
+import { GROUP, PERSON, deleted, groupMessage, message, personMessage, read, unreadSet } from './support/events';
 
 /**
  * The request filters of POST /conversation/sync (issue 3, "Filters, all
@@ -224,41 +225,3 @@ describe('sync filters (e2e)', () => {
     });
   });
 });
-
-const PERSON = 1;
-const GROUP = 2;
-
-function message(from: string, channelId: string, channelType: number, seq: number, extra: Record<string, unknown> = {}) {
-  return {
-    type: 'message',
-    message_id: 1_000_000 + seq,
-    message_seq: seq,
-    client_msg_no: `c${seq}`,
-    from_uid: from,
-    channel_id: channelId,
-    channel_type: channelType,
-    timestamp: 1_700_000_000 + seq,
-    payload: Buffer.from(`message ${seq}`).toString('base64'),
-    ...extra,
-  };
-}
-
-function personMessage(from: string, to: string, seq: number, extra: Record<string, unknown> = {}) {
-  return message(from, to, PERSON, seq, extra);
-}
-
-function groupMessage(channel: string, from: string, seq: number, extra: Record<string, unknown> = {}) {
-  return message(from, channel, GROUP, seq, extra);
-}
-
-function read(uid: string, channelId: string, channelType: number, readToSeq?: number) {
-  return { type: 'conversation_read', uid, channel_id: channelId, channel_type: channelType, ...(readToSeq === undefined ? {} : { read_to_seq: readToSeq }) };
-}
-
-function unreadSet(uid: string, channelId: string, channelType: number, unread: number) {
-  return { type: 'conversation_unread_set', uid, channel_id: channelId, channel_type: channelType, unread };
-}
-
-function deleted(uid: string, channelId: string, channelType: number) {
-  return { type: 'conversation_deleted', uid, channel_id: channelId, channel_type: channelType };
-}

@@ -1,6 +1,7 @@
 import { RunningService } from './support/app-process';
 import { stringifyExact } from './support/json';
 import { TestEnvironment } from './support/test-environment';
+import { GROUP, PERSON, deleted, groupMessage, joined, message, personKey, personMessage, read, removed, unreadSet } from './support/events';
 
 /**
  * Every rule of the sync contract (issue 3, "Rules"), through the running
@@ -469,54 +470,3 @@ describe('sync rules (e2e)', () => {
     });
   });
 });
-
-const PERSON = 1;
-const GROUP = 2;
-
-/** A person channel's key: the same from either side. */
-function personKey(a: string, b: string): string {
-  return JSON.stringify([a, b].sort());
-}
-
-function message(from: string, channelId: string, channelType: number, seq: number, extra: Record<string, unknown> = {}) {
-  return {
-    type: 'message',
-    message_id: 1_000_000 + seq,
-    message_seq: seq,
-    client_msg_no: `c${seq}`,
-    from_uid: from,
-    channel_id: channelId,
-    channel_type: channelType,
-    timestamp: 1_700_000_000 + seq,
-    payload: Buffer.from(`message ${seq}`).toString('base64'),
-    ...extra,
-  };
-}
-
-function personMessage(from: string, to: string, seq: number, extra: Record<string, unknown> = {}) {
-  return message(from, to, PERSON, seq, extra);
-}
-
-function groupMessage(channel: string, from: string, seq: number, extra: Record<string, unknown> = {}) {
-  return message(from, channel, GROUP, seq, extra);
-}
-
-function joined(channel: string, subscribers: string[], channelType = GROUP) {
-  return { type: 'subscribers_added', channel_id: channel, channel_type: channelType, subscribers };
-}
-
-function removed(channel: string, subscribers: string[], channelType = GROUP) {
-  return { type: 'subscribers_removed', channel_id: channel, channel_type: channelType, subscribers };
-}
-
-function read(uid: string, channelId: string, channelType: number, readToSeq?: number) {
-  return { type: 'conversation_read', uid, channel_id: channelId, channel_type: channelType, ...(readToSeq === undefined ? {} : { read_to_seq: readToSeq }) };
-}
-
-function unreadSet(uid: string, channelId: string, channelType: number, unread: number) {
-  return { type: 'conversation_unread_set', uid, channel_id: channelId, channel_type: channelType, unread };
-}
-
-function deleted(uid: string, channelId: string, channelType: number) {
-  return { type: 'conversation_deleted', uid, channel_id: channelId, channel_type: channelType };
-}
