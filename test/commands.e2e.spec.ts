@@ -22,10 +22,7 @@ describe('conversation commands (e2e)', () => {
     await env.tearDown();
   });
 
-  async function apply(key: string, ...events: object[]): Promise<void> {
-    await env.produce(events, key);
-    await env.waitUntilApplied();
-  }
+  const apply = (key: string, ...events: object[]) => env.produceAndWait(key, ...events);
 
   /** Runs a command and expects the exact success answer. */
   async function command(name: 'clearUnread' | 'setUnread' | 'delete', body: Record<string, unknown>): Promise<void> {

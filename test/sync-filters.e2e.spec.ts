@@ -21,14 +21,7 @@ describe('sync filters (e2e)', () => {
     await env.tearDown();
   });
 
-  /**
-   * Publishes events under one key and waits until they are applied. One key
-   * keeps them in order, so their versions follow the order given here.
-   */
-  async function apply(key: string, ...events: object[]): Promise<void> {
-    await env.produce(events, key);
-    await env.waitUntilApplied();
-  }
+  const apply = (key: string, ...events: object[]) => env.produceAndWait(key, ...events);
 
   const ids = (conversations: any[]) => conversations.map((c) => c.channel_id);
   const seqsOf = (conversation: { recents: { message_seq: number }[] }) => conversation.recents.map((m) => m.message_seq);

@@ -22,11 +22,7 @@ describe('sync rules (e2e)', () => {
     await env.tearDown();
   });
 
-  /** Publishes one channel's events under one key (so they apply in order) and waits until they are applied. */
-  async function apply(key: string, ...events: object[]): Promise<void> {
-    await env.produce(events, key);
-    await env.waitUntilApplied();
-  }
+  const apply = (key: string, ...events: object[]) => env.produceAndWait(key, ...events);
 
   async function conversations(uid: string, request: Record<string, unknown> = {}): Promise<any[]> {
     return service.sync({ uid, msg_count: 50, ...request });

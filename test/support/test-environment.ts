@@ -104,6 +104,12 @@ export class TestEnvironment {
     });
   }
 
+  /** Publishes one channel's events under one key (so they apply in order) and waits until the consumer applied them. */
+  async produceAndWait(key: string, ...events: (object | string)[]): Promise<void> {
+    await this.produce(events, key);
+    await this.waitUntilApplied();
+  }
+
   /** Waits until the consumer has applied everything produced so far (its checkpoints reach the topic's end offsets). */
   async waitUntilApplied(timeoutMs = 30_000): Promise<void> {
     const ends = await this.admin!.fetchTopicOffsets(this.topic);

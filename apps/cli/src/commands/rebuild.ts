@@ -7,6 +7,7 @@ import {
   ProjectionRepository,
   createPool,
   createRedis,
+  inTransaction,
   migrate,
 } from '@cs/storage';
 import { Admin } from 'kafkajs';
@@ -109,18 +110,7 @@ function refuse(why: string): number {
 
 /** As the consumer does after a Redis flush: under the version clock, so the watermark is exact. */
 async function rebuildCacheFromPostgres(pool: Pool, projections: ProjectionRepository, cache: ProjectionCache): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const version = await projections.lockVersionClock(client);
-    await cache.rebuild(projections.allRecords(client), version);
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  await inTransaction(pool, async (client) => cache.rebuild(projections.allRecords(client), await projections.lockVersionClock(client)));
 }
 
 async function* none(): AsyncGenerator<never> {}

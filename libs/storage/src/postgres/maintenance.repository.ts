@@ -1,4 +1,5 @@
 import { Pool, PoolClient } from 'pg';
+import { inTransaction } from './database';
 
 export interface ProjectionCounts {
   channels: number;
@@ -29,20 +30,12 @@ export class MaintenanceRepository {
    * clock, in one transaction that first takes the clock (so no batch is half-applied across it).
    */
   async truncateProjections(groupId: string): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    await inTransaction(this.pool, async (client) => {
       await client.query('SELECT version FROM version_clock WHERE id = 1 FOR UPDATE');
       await client.query('TRUNCATE channels, conversations, messages');
       await client.query('DELETE FROM consumer_checkpoints WHERE group_id = $1', [groupId]);
       await client.query('UPDATE version_clock SET version = 0 WHERE id = 1');
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 }
 

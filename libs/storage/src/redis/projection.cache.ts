@@ -1,4 +1,4 @@
-import { ChannelRecord, ConversationRecord, MessageRecord, ProjectionState, isVisibleTo } from '@cs/domain';
+import { ChannelRecord, ConversationRecord, MessageRecord, isVisibleTo } from '@cs/domain';
 import Redis from 'ioredis';
 import { RecentsRequest, SyncRead, SyncReadStore, UserSnapshot } from '../user-snapshot';
 import {
@@ -95,19 +95,26 @@ export class ProjectionCache implements SyncReadStore {
     const [[, watermarkText], [, complete], [, stampText], [, groups]] = first as [unknown, unknown][];
     if (complete !== 1 || typeof watermarkText !== 'string') return null;
     let stamp = typeof stampText === 'string' ? BigInt(stampText) : 0n;
-    const memberOf = groups as string[];
-    if (memberOf.length > 0) {
-      const channels = await this.redis.pipeline(memberOf.map((key) => ['get', redisKeys.channel(key)])).exec();
-      if (!channels) return null;
-      for (const [error, text] of channels) {
-        if (error) return null;
-        if (typeof text === 'string') {
-          const { broadcastVersion } = decodeChannel(text);
-          if (broadcastVersion > stamp) stamp = broadcastVersion;
-        }
+    const channels = await this.readChannels(groups as string[]);
+    if (channels === null) return null;
+    for (const { broadcastVersion } of channels.values()) if (broadcastVersion > stamp) stamp = broadcastVersion;
+    return { stamp, watermark: BigInt(watermarkText) };
+  }
+
+  /** The channel records that exist among `keys`, in one round trip; null when Redis errs. */
+  private async readChannels(keys: string[]): Promise<Map<string, ChannelRecord> | null> {
+    const channels = new Map<string, ChannelRecord>();
+    if (keys.length === 0) return channels;
+    const found = await this.redis.pipeline(keys.map((key) => ['get', redisKeys.channel(key)])).exec();
+    if (!found) return null;
+    for (const [error, text] of found) {
+      if (error) return null;
+      if (typeof text === 'string') {
+        const channel = decodeChannel(text);
+        channels.set(channel.key, channel);
       }
     }
-    return { stamp, watermark: BigInt(watermarkText) };
+    return channels;
   }
 
   /**
@@ -135,19 +142,8 @@ export class ProjectionCache implements SyncReadStore {
     if (complete !== 1 || typeof watermarkText !== 'string') return null;
     const watermark = BigInt(watermarkText);
     const conversations = (values as string[]).filter(isRecord).map(decodeConversation);
-    const memberKeys = conversations.filter((c) => c.membership === 'member').map((c) => c.channelKey);
-    const channels = new Map<string, ChannelRecord>();
-    if (memberKeys.length > 0) {
-      const found = await this.redis.pipeline(memberKeys.map((key) => ['get', redisKeys.channel(key)])).exec();
-      if (!found) return null;
-      for (const [error, text] of found) {
-        if (error) return null;
-        if (typeof text === 'string') {
-          const channel = decodeChannel(text);
-          channels.set(channel.key, channel);
-        }
-      }
-    }
+    const channels = await this.readChannels(conversations.filter((c) => c.membership === 'member').map((c) => c.channelKey));
+    if (channels === null) return null;
     // A record newer than the watermark was written after we read it: its batch may be half-seen.
     const tooNew =
       conversations.some((c) => c.version > watermark) || [...channels.values()].some((c) => c.broadcastVersion > watermark);
