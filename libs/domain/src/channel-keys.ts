@@ -1,4 +1,4 @@
-import { PERSON_CHANNEL } from './events';
+import { ImEvent, PERSON_CHANNEL } from './events';
 
 /**
  * A channel's storage key. It is a JSON array, so no two different ids can
@@ -10,6 +10,28 @@ export function channelKeyOf(channelType: number, uid: string, channelIdAsSeenBy
   return uid < channelIdAsSeenByUid
     ? JSON.stringify([PERSON_CHANNEL, uid, channelIdAsSeenByUid])
     : JSON.stringify([PERSON_CHANNEL, channelIdAsSeenByUid, uid]);
+}
+
+/**
+ * The channel an event belongs to: every record it changes is keyed by it, and
+ * producers key its Kafka record by it (the same from both sides of a person channel).
+ */
+export function channelKeyOfEvent(event: ImEvent): string {
+  switch (event.type) {
+    case 'message':
+      return channelKeyOf(event.channel_type, event.from_uid, event.channel_id);
+    case 'subscribers_added':
+    case 'subscribers_removed':
+      return channelKeyOf(event.channel_type, '', event.channel_id);
+    case 'conversation_read':
+    case 'conversation_unread_set':
+    case 'conversation_deleted':
+      return channelKeyOf(event.channel_type, event.uid, event.channel_id);
+    default: {
+      const exhaustive: never = event;
+      return exhaustive;
+    }
+  }
 }
 
 /** The channel id as `uid` sees it: for a person channel, the other person. */

@@ -1,4 +1,4 @@
-import { ImEvent, MessageHeader, PERSON_CHANNEL, channelKeyOf, toInt64, validateEvent } from '@cs/domain';
+import { ImEvent, MessageHeader, PERSON_CHANNEL, channelKeyOf, channelKeyOfEvent, toInt64, validateEvent } from '@cs/domain';
 import { parseExactJson } from '@cs/json';
 
 /** A `message` event as a producer gives it: the wire fields, `message_id` as bigint or decimal string. */
@@ -97,15 +97,7 @@ export function conversationDeletedRecord(input: ConversationInput): EventRecord
 
 /** The record key of a valid event: its channel, the same from both sides of a person channel. */
 export function recordKeyOf(event: ImEvent): string {
-  switch (event.type) {
-    case 'message':
-      return channelKeyOf(event.channel_type, event.from_uid, event.channel_id);
-    case 'subscribers_added':
-    case 'subscribers_removed':
-      return channelKeyOf(event.channel_type, '', event.channel_id);
-    default:
-      return channelKeyOf(event.channel_type, event.uid, event.channel_id);
-  }
+  return channelKeyOfEvent(event);
 }
 
 /**

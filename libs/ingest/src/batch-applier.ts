@@ -1,7 +1,7 @@
-import { ImEvent, RecordsNeeded, evolve, recordsNeededBy } from '@cs/domain';
-import { ProjectionCache, ProjectionRepository, encodeChanges, inTransaction } from '@cs/storage';
+import { ImEvent, RecordsNeeded, channelKeyOfEvent, evolve, recordsNeededBy } from '@cs/domain';
+import { LoadGuard, PartitionPosition, ProjectionCache, ProjectionRepository, encodeChanges, inTransaction } from '@cs/storage';
 import { Pool, PoolClient } from 'pg';
-import { decodeRecord } from './event-decoder';
+import { DecodedRecord, decodeRecord } from './event-decoder';
 import { nextVersions } from './version-clock';
 
 export interface IncomingRecord {
@@ -27,14 +27,31 @@ export interface BatchOutcome {
   skipped: number;
   deadLetters: number;
   eventsByType: Partial<Record<ImEvent['type'], number>>;
+  /** The records loaded before the version clock was taken were stale or untrusted, and were loaded again under it. */
+  reloadedUnderLock: boolean;
+}
+
+interface DecodedBatch {
+  decoded: { record: IncomingRecord; result: DecodedRecord }[];
+  needs: RecordsNeeded;
+  /** Some event is not keyed by its channel: it may change records another partition writes too. */
+  crossesPartitions: boolean;
 }
 
 /**
- * Where every event goes: one PostgreSQL transaction per batch that takes the
- * version clock, skips what the partition's checkpoint already covers, applies
- * the events with the domain's `evolve`, writes the records and the new
- * checkpoint, mirrors the records into Redis, and commits. Dead letters are
- * handed to `sendDeadLetters` before the commit.
+ * Where every event goes. A batch is decoded and its records loaded first,
+ * while other partitions' batches hold the version clock; then one PostgreSQL
+ * transaction takes the clock, skips what the partition's checkpoint already
+ * covers, applies the events with the domain's `evolve`, writes the records
+ * and the new checkpoint, mirrors the records into Redis, and commits. Dead
+ * letters are handed to `sendDeadLetters` before the commit.
+ *
+ * Loading before the clock is safe because a channel's records are written
+ * only by the batches of the partition its events are keyed to, one batch at a
+ * time: the load is redone under the clock when the partition's checkpoint
+ * moved meanwhile (another instance applied it) or the cross-partition epoch
+ * did (an event keyed by another channel, a truncation), and a batch with such
+ * an event loads under the clock and raises the epoch.
  */
 export class BatchApplier {
   constructor(
@@ -80,7 +97,7 @@ export class BatchApplier {
     return total;
   }
 
-  /** One transaction; with `rejectAs`, every record is a dead letter for that reason. */
+  /** Loads, then one transaction; with `rejectAs`, every record is a dead letter for that reason. */
   private async applyOnce(
     topic: string,
     partition: number,
@@ -88,35 +105,39 @@ export class BatchApplier {
     allowRewind: boolean,
     rejectAs: string | null,
   ): Promise<BatchOutcome> {
-    return inTransaction(this.pool, (client) => this.applyInTransaction(client, topic, partition, records, allowRewind, rejectAs));
+    const position = { groupId: this.groupId, topic, partition };
+    const batch = decodeBatch(records, rejectAs);
+    const early = batch.crossesPartitions ? null : await this.projections.loadState(this.pool, batch.needs, position);
+    return inTransaction(this.pool, (client) => this.applyInTransaction(client, position, batch, early, allowRewind));
   }
 
   private async applyInTransaction(
     client: PoolClient,
-    topic: string,
-    partition: number,
-    records: IncomingRecord[],
+    position: PartitionPosition,
+    batch: DecodedBatch,
+    early: Awaited<ReturnType<ProjectionRepository['loadState']>> | null,
     allowRewind: boolean,
-    rejectAs: string | null,
   ): Promise<BatchOutcome> {
-    const position = { groupId: this.groupId, topic, partition };
-    const { lastVersion, nextOffset } = await this.projections.lockClockAndReadCheckpoint(client, position);
-    if (allowRewind && BigInt(records[0].offset) > BigInt(nextOffset ?? '0')) {
+    const { topic, partition } = position;
+    const { lastVersion, ...guard } = await this.projections.lockClockAndReadCheckpoint(client, position);
+    const { nextOffset } = guard;
+    const records = batch.decoded;
+    if (allowRewind && BigInt(records[0].record.offset) > BigInt(nextOffset ?? '0')) {
       return { ...emptyOutcome(0), rewindTo: nextOffset ?? '0' };
     }
-    const fresh = nextOffset === null ? records : records.filter((r) => BigInt(r.offset) >= BigInt(nextOffset));
+    const fresh = nextOffset === null ? records : records.filter(({ record }) => BigInt(record.offset) >= BigInt(nextOffset));
     const outcome = emptyOutcome(records.length - fresh.length);
     if (fresh.length === 0) return outcome;
 
     const events: ImEvent[] = [];
     const deadLetters: DeadLetter[] = [];
-    for (const record of fresh) {
-      const decoded = rejectAs === null ? decodeRecord(record.value) : { ok: false as const, reason: rejectAs };
-      if (decoded.ok) events.push(decoded.event);
-      else deadLetters.push({ record, reason: decoded.reason });
+    for (const { record, result } of fresh) {
+      if (result.ok) events.push(result.event);
+      else deadLetters.push({ record, reason: result.reason });
     }
 
-    const state = await this.projections.loadState(client, mergeNeeds(events.map(recordsNeededBy)));
+    outcome.reloadedUnderLock = !stillValid(early, guard);
+    const { state } = early !== null && !outcome.reloadedUnderLock ? early : await this.projections.loadState(client, batch.needs, position);
     const versions = nextVersions(lastVersion, events.length);
     events.forEach((event, i) => {
       evolve(state, event, versions[i]);
@@ -124,12 +145,12 @@ export class BatchApplier {
     });
     const highestVersion = versions.length > 0 ? versions[versions.length - 1] : lastVersion;
 
-    const checkpoint = { ...position, nextOffset: (BigInt(fresh[fresh.length - 1].offset) + 1n).toString() };
+    const checkpoint = { ...position, nextOffset: (BigInt(fresh[fresh.length - 1].record.offset) + 1n).toString() };
     // All three before the commit, side by side. Redis is written while the clock is still
     // locked, so it sees batches in version order.
     const changes = encodeChanges(state);
     const [, deadLettersSent, redisWasComplete] = await Promise.all([
-      this.projections.saveBatch(client, changes, checkpoint, highestVersion),
+      this.projections.saveBatch(client, changes, checkpoint, highestVersion, batch.crossesPartitions),
       deadLetters.length > 0 ? this.sendDeadLetters(topic, partition, deadLetters) : 0,
       this.cache.writeBatch(changes, lastVersion, highestVersion),
     ]);
@@ -161,7 +182,22 @@ export class BatchApplier {
 }
 
 function emptyOutcome(skipped: number): BatchOutcome {
-  return { applied: 0, skipped, deadLetters: 0, eventsByType: {} };
+  return { applied: 0, skipped, deadLetters: 0, eventsByType: {}, reloadedUnderLock: false };
+}
+
+/** Pure work, done before the version clock is taken. */
+function decodeBatch(records: IncomingRecord[], rejectAs: string | null): DecodedBatch {
+  const decoded = records.map((record) => ({ record, result: rejectAs === null ? decodeRecord(record.value) : ({ ok: false, reason: rejectAs } as const) }));
+  const events = decoded.flatMap(({ result }) => (result.ok ? [result.event] : []));
+  return {
+    decoded,
+    needs: mergeNeeds(events.map(recordsNeededBy)),
+    crossesPartitions: decoded.some(({ record, result }) => result.ok && record.key?.toString('utf8') !== channelKeyOfEvent(result.event)),
+  };
+}
+
+function stillValid(early: LoadGuard | null, now: LoadGuard): boolean {
+  return early !== null && early.nextOffset === now.nextOffset && early.epoch === now.epoch;
 }
 
 /** PostgreSQL data exceptions (class 22) and program limits (class 54): retrying cannot help. */

@@ -48,7 +48,13 @@ export class KafkaIngest {
   async start(): Promise<void> {
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
-    await this.consumer.run({ autoCommit: true, eachBatchAutoResolve: false, eachBatch: (payload) => this.handleBatch(payload) });
+    await this.consumer.run({
+      autoCommit: true,
+      eachBatchAutoResolve: false,
+      // While one partition's batch holds the version clock, the others decode and load theirs.
+      partitionsConsumedConcurrently: PARTITIONS_IN_FLIGHT,
+      eachBatch: (payload) => this.handleBatch(payload),
+    });
   }
 
   /** Leaves the group; a batch in flight finishes or is abandoned uncommitted. */
@@ -91,6 +97,8 @@ export class KafkaIngest {
     }
   }
 }
+
+const PARTITIONS_IN_FLIGHT = 4;
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

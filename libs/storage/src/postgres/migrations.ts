@@ -87,4 +87,12 @@ export const MIGRATIONS: readonly { id: number; name: string; sql: string }[] = 
       ALTER TABLE channels SET (fillfactor = 70);
     `,
   },
+  {
+    id: 4,
+    name: 'cross_partition_epoch',
+    // A batch loads its records before it takes the version clock, trusting that only its own
+    // partition writes its channels' records. Every write that may break that trust (an event not
+    // keyed by its channel, a truncation) raises this epoch; a load made before it moved is redone.
+    sql: `ALTER TABLE version_clock ADD COLUMN cross_partition_epoch bigint NOT NULL DEFAULT 0;`,
+  },
 ];

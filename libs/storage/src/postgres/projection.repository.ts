@@ -16,6 +16,16 @@ import { RecentsRequest, SyncRead, SyncReadStore, UserSnapshot } from '../user-s
 
 type Queryable = Pool | PoolClient;
 
+/**
+ * What a load made before the version clock was taken must still match under
+ * it: the partition's checkpoint (no other instance applied the partition
+ * meanwhile) and the cross-partition epoch (no write reached into other partitions' channels).
+ */
+export interface LoadGuard {
+  nextOffset: string | null;
+  epoch: string;
+}
+
 /** A consumer group's position in one partition. */
 export interface PartitionPosition {
   groupId: string;
@@ -29,18 +39,21 @@ export class ProjectionRepository implements SyncReadStore {
 
   /**
    * Locks the single version clock row until the transaction ends, and reads
-   * the partition's checkpoint. Every batch takes this lock, so batches from
-   * all consumer instances apply one after another and versions are handed
-   * out in the order their changes become visible.
+   * the partition's checkpoint and the cross-partition epoch. Every batch takes
+   * this lock, so batches from all consumer instances apply one after another
+   * and versions are handed out in the order their changes become visible.
    */
-  async lockClockAndReadCheckpoint(client: PoolClient, position: PartitionPosition): Promise<{ lastVersion: bigint; nextOffset: string | null }> {
-    const { rows } = await client.query<{ version: string; next_offset: string | null }>(
-      `SELECT v.version::text AS version,
-              (SELECT next_offset::text FROM consumer_checkpoints WHERE group_id = $1 AND topic = $2 AND partition = $3) AS next_offset
-         FROM version_clock v WHERE v.id = 1 FOR UPDATE OF v`,
+  async lockClockAndReadCheckpoint(client: PoolClient, position: PartitionPosition): Promise<{ lastVersion: bigint } & LoadGuard> {
+    const clock = await client.query<{ version: string; epoch: string }>(
+      'SELECT version::text AS version, cross_partition_epoch::text AS epoch FROM version_clock WHERE id = 1 FOR UPDATE',
+    );
+    // A statement of its own, after the lock: a statement that waited for the lock still reads
+    // other tables as of its start, and would miss a checkpoint committed by the batch it waited for.
+    const checkpoint = await client.query<{ next_offset: string }>(
+      'SELECT next_offset::text AS next_offset FROM consumer_checkpoints WHERE group_id = $1 AND topic = $2 AND partition = $3',
       [position.groupId, position.topic, position.partition],
     );
-    return { lastVersion: BigInt(rows[0].version), nextOffset: rows[0].next_offset };
+    return { lastVersion: BigInt(clock.rows[0].version), epoch: clock.rows[0].epoch, nextOffset: checkpoint.rows[0]?.next_offset ?? null };
   }
 
   /** Locks the version clock alone (for work that is not a partition's batch). */
@@ -49,10 +62,14 @@ export class ProjectionRepository implements SyncReadStore {
     return BigInt(rows[0].version);
   }
 
-  /** The records a batch needs, in one round trip (parameters and rows travel as JSON). */
-  async loadState(client: PoolClient, needed: RecordsNeeded): Promise<ProjectionState> {
+  /**
+   * The records a batch needs, in one round trip (parameters and rows travel
+   * as JSON), with the partition's checkpoint and the cross-partition epoch
+   * seen by the same snapshot: the batch may load before it takes the clock.
+   */
+  async loadState(db: Queryable, needed: RecordsNeeded, position: PartitionPosition): Promise<{ state: ProjectionState } & LoadGuard> {
     const state = emptyProjectionState();
-    const { rows } = await client.query<{ channels: Row[]; conversations: Row[]; messages: [string, number][] }>(
+    const { rows } = await db.query<{ channels: Row[]; conversations: Row[]; messages: [string, number][]; epoch: string; next_offset: string | null }>(
       `WITH wanted_conversations AS (SELECT DISTINCT * FROM json_to_recordset($2::json) AS w(uid text, channel_key text)),
             wanted_messages AS (SELECT DISTINCT * FROM json_to_recordset($3::json) AS w(channel_key text, seq bigint))
        SELECT
@@ -62,11 +79,16 @@ export class ProjectionRepository implements SyncReadStore {
          (SELECT coalesce(json_agg(c), '[]') FROM (
             SELECT ${CONVERSATION_COLUMNS_AS_JSON} FROM conversations JOIN wanted_conversations USING (uid, channel_key)) c) AS conversations,
          (SELECT coalesce(json_agg(json_build_array(m.channel_key, m.seq)), '[]')
-            FROM messages m JOIN wanted_messages USING (channel_key, seq)) AS messages`,
+            FROM messages m JOIN wanted_messages USING (channel_key, seq)) AS messages,
+         (SELECT cross_partition_epoch::text FROM version_clock WHERE id = 1) AS epoch,
+         (SELECT next_offset::text FROM consumer_checkpoints WHERE group_id = $4 AND topic = $5 AND partition = $6) AS next_offset`,
       [
         JSON.stringify([...new Set(needed.channelKeys)]),
         JSON.stringify(needed.conversations.map((c) => ({ uid: c.uid, channel_key: c.channelKey }))),
         JSON.stringify(needed.messages.map((m) => ({ channel_key: m.channelKey, seq: m.seq }))),
+        position.groupId,
+        position.topic,
+        position.partition,
       ],
     );
     const [found] = rows;
@@ -76,15 +98,21 @@ export class ProjectionRepository implements SyncReadStore {
       state.conversations.set(conversationKeyOf(record.uid, record.channelKey), record);
     }
     for (const [channelKey, seq] of found.messages) state.storedMessages.add(messageSlot(channelKey, Number(seq)));
-    return state;
+    return { state, nextOffset: found.next_offset, epoch: found.epoch };
   }
 
   /**
    * Writes, in one statement, the changed records (as encoded for Redis too:
    * JSON arrays, int64 as decimal strings), the partition's new checkpoint and
-   * the version clock.
+   * the version clock; `crossesPartitions` raises the cross-partition epoch.
    */
-  async saveBatch(client: PoolClient, changes: EncodedChanges, checkpoint: PartitionPosition & { nextOffset: string }, version: bigint): Promise<void> {
+  async saveBatch(
+    client: PoolClient,
+    changes: EncodedChanges,
+    checkpoint: PartitionPosition & { nextOffset: string },
+    version: bigint,
+    crossesPartitions: boolean,
+  ): Promise<void> {
     await client.query(
       `WITH
          saved_channels AS (
@@ -114,7 +142,9 @@ export class ProjectionRepository implements SyncReadStore {
            INSERT INTO consumer_checkpoints (group_id, topic, partition, next_offset) VALUES ($4, $5, $6, $7)
            ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset
            RETURNING 1),
-         saved_clock AS (UPDATE version_clock SET version = $8 WHERE id = 1 RETURNING 1)
+         saved_clock AS (
+           UPDATE version_clock SET version = $8, cross_partition_epoch = cross_partition_epoch + CASE WHEN $9 THEN 1 ELSE 0 END
+            WHERE id = 1 RETURNING 1)
        SELECT (SELECT count(*) FROM saved_checkpoint) + (SELECT count(*) FROM saved_clock) AS written`,
       [
         jsonArrayOf(changes.channels),
@@ -125,6 +155,7 @@ export class ProjectionRepository implements SyncReadStore {
         checkpoint.partition,
         checkpoint.nextOffset,
         version.toString(),
+        crossesPartitions,
       ],
     );
   }

@@ -1,0 +1,130 @@
+import { Client, Pool } from 'pg';
+import { channelKeyOf } from '@cs/domain';
+import { BatchApplier, BatchOutcome, IncomingRecord } from '@cs/ingest';
+import { ProjectionCache, ProjectionRepository, createPool, createRedis, ensureDatabase, migrate } from '@cs/storage';
+import Redis from 'ioredis';
+import { GROUP, groupMessage, joined, read } from './support/events';
+import { stringifyExact } from './support/json';
+import { TestEnvironment } from './support/test-environment';
+import { waitFor } from './support/wait-for';
+
+/**
+ * A batch loads its records before it takes the version clock (while other
+ * partitions' batches hold it). These cases hold the clock from the test, let
+ * two batches queue behind it in a known order, and check that the second
+ * one's early load is thrown away when the first changed what it loaded.
+ */
+describe('batch applier: records loaded before the version clock', () => {
+  const env = new TestEnvironment('batch_applier');
+  const topic = 'events';
+  const channel = 'g1';
+  const channelKey = channelKeyOf(GROUP, '', channel);
+  let pool: Pool;
+  let redis: Redis;
+  let applier: BatchApplier;
+  let offsets: Map<number, number>;
+
+  beforeAll(async () => {
+    await env.setUp();
+    await ensureDatabase(env.databaseUrl);
+    await migrate(env.databaseUrl);
+    pool = createPool(env.databaseUrl);
+    redis = createRedis(env.redisUrl, { lazyConnect: true });
+    await redis.connect();
+    applier = new BatchApplier(pool, new ProjectionRepository(pool), new ProjectionCache(redis), env.groupId, async () => 0);
+  });
+
+  beforeEach(async () => {
+    await pool.query('TRUNCATE channels, conversations, messages, consumer_checkpoints');
+    offsets = new Map();
+  });
+
+  afterAll(async () => {
+    await pool.end();
+    redis.disconnect();
+    await env.tearDown();
+  });
+
+  /** Records at the next offsets of `partition`, keyed by `key`. */
+  function recordsFor(partition: number, key: string, ...events: object[]): IncomingRecord[] {
+    return events.map((event) => {
+      const offset = offsets.get(partition) ?? 0;
+      offsets.set(partition, offset + 1);
+      return { offset: String(offset), key: Buffer.from(key), value: Buffer.from(stringifyExact(event)) };
+    });
+  }
+
+  /** Runs `queued` in order behind a transaction holding the version clock, then lets them through. */
+  async function queuedBehindTheClock(queued: (() => Promise<BatchOutcome>)[]): Promise<BatchOutcome[]> {
+    const holder = new Client({ connectionString: env.databaseUrl });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT version FROM version_clock WHERE id = 1 FOR UPDATE');
+      const running: Promise<BatchOutcome>[] = [];
+      for (const start of queued) {
+        running.push(start());
+        await waitFor(`${running.length} batch(es) waiting for the version clock`, async () => (await waitingForLocks()) === running.length);
+      }
+      await holder.query('COMMIT');
+      return await Promise.all(running);
+    } finally {
+      await holder.end();
+    }
+  }
+
+  async function waitingForLocks(): Promise<number> {
+    const { rows } = await pool.query<{ waiting: string }>(
+      "SELECT count(*) AS waiting FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+    );
+    return Number(rows[0].waiting);
+  }
+
+  async function conversation(uid: string): Promise<{ read_seq: string; own_seq: string; membership: string } | undefined> {
+    const { rows } = await pool.query('SELECT read_seq::text, own_seq::text, membership FROM conversations WHERE uid = $1 AND channel_key = $2', [uid, channelKey]);
+    return rows[0];
+  }
+
+  it('reloads when an event keyed by another channel changed the records meanwhile', async () => {
+    await applier.apply(topic, 0, recordsFor(0, channelKey, joined(channel, ['alice', 'bob']), groupMessage(channel, 'bob', 1)));
+
+    const [misKeyed, keyed] = await queuedBehindTheClock([
+      // Not keyed by its channel, so it may land on any partition: it loads under the clock.
+      () => applier.apply(topic, 1, recordsFor(1, 'not-the-channel-key', read('alice', channel, GROUP, 1))),
+      // Keyed by its channel: it loads first, then waits for the clock behind the read.
+      () => applier.apply(topic, 0, recordsFor(0, channelKey, groupMessage(channel, 'alice', 2))),
+    ]);
+
+    expect(misKeyed.applied).toBe(1);
+    expect(keyed).toMatchObject({ applied: 1, reloadedUnderLock: true });
+    expect(await conversation('alice')).toEqual({ read_seq: '1', own_seq: '2', membership: 'member' });
+  });
+
+  it('reloads when another instance applied the same partition meanwhile', async () => {
+    const first = recordsFor(0, channelKey, joined(channel, ['alice', 'bob']), groupMessage(channel, 'alice', 1));
+    const more = recordsFor(0, channelKey, read('bob', channel, GROUP, 1));
+
+    const [applied, redelivered] = await queuedBehindTheClock([
+      () => applier.apply(topic, 0, first),
+      // The same partition redelivered to a second instance, with one record more.
+      () => applier.apply(topic, 0, [...first, ...more]),
+    ]);
+
+    expect(applied).toMatchObject({ applied: 2, reloadedUnderLock: false });
+    expect(redelivered).toMatchObject({ applied: 1, skipped: 2, reloadedUnderLock: true });
+    expect(await conversation('bob')).toEqual({ read_seq: '1', own_seq: '0', membership: 'member' });
+  });
+
+  it('keeps the early load when nothing it read changed', async () => {
+    await applier.apply(topic, 0, recordsFor(0, channelKey, joined(channel, ['alice', 'bob'])));
+    const otherChannel = channelKeyOf(GROUP, '', 'g2');
+
+    const [, keyed] = await queuedBehindTheClock([
+      () => applier.apply(topic, 1, recordsFor(1, otherChannel, joined('g2', ['carol']))),
+      () => applier.apply(topic, 0, recordsFor(0, channelKey, groupMessage(channel, 'alice', 1))),
+    ]);
+
+    expect(keyed).toMatchObject({ applied: 1, reloadedUnderLock: false });
+    expect(await conversation('alice')).toEqual({ read_seq: '0', own_seq: '1', membership: 'member' });
+  });
+});
