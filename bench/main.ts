@@ -14,6 +14,7 @@ import { ChildProcess, fork } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Admin, Producer } from 'kafkajs';
+import { channelKeyOf } from '../libs/domain/src/channel-keys';
 import { AppProcess } from '../test/support/app-process';
 import { parseExactJson } from '../test/support/json';
 import { TestEnvironment, freePort } from '../test/support/test-environment';
@@ -87,7 +88,7 @@ const FULL: Settings = {
 
 const FULL_SYNC_USER = 'bench-user';
 const BIG_GROUP = 'big-group';
-const BIG_GROUP_KEY = `g:${BIG_GROUP}`;
+const BIG_GROUP_KEY = channelKeyOf(2, '', BIG_GROUP);
 
 async function main(): Promise<number> {
   const args = new Set(process.argv.slice(2));
@@ -97,6 +98,7 @@ async function main(): Promise<number> {
     if (messages) settings.messages = Number(messages[1]);
   }
   const profile = args.has('--profile');
+  const ingestOnly = args.has('--ingest-only');
   const runStarted = Date.now();
   const stamp = new Date(runStarted).toISOString().replace(/[:.]/g, '-');
   const profileDir = join(TMP, `profiles-${stamp}`);
@@ -275,6 +277,11 @@ async function main(): Promise<number> {
       ratio: round(ingest.rate / baselineIngest.rate, 3),
     };
     log(`    consumer ${Math.round(ingest.rate)}/s, bare kafkajs ${Math.round(baselineIngest.rate)}/s`);
+    if (ingestOnly) {
+      log(`    batches: ${JSON.stringify(batchesAfterIngest)}, consumer CPU ${ingest.cpuSeconds ?? "?"} s`);
+      results.probe = 'ingest-only';
+      return 0;
+    }
 
     // ---- 3. full sync: one user with 200 conversations, 32 connections; baseline: bare Fastify with the same bytes
     rss.phase = 'full-sync';
@@ -591,7 +598,7 @@ function fullSyncSeed(traffic: Traffic, settings: Settings): OutRecord[] {
   const records: OutRecord[] = [];
   for (let i = 0; i < settings.fullSyncConversations; i++) {
     const peer = `bench-peer-${i.toString().padStart(3, '0')}`;
-    const key = `p:${[FULL_SYNC_USER, peer].sort().join('|')}`;
+    const key = channelKeyOf(1, FULL_SYNC_USER, peer);
     const partition = traffic.partitionOf(key);
     for (let seq = 1; seq <= settings.messagesPerConversation; seq++) {
       const fromPeer = seq % 2 === 1;
@@ -732,11 +739,11 @@ function buildFigures(r: Record<string, any>): Figure[] {
 function writeResults(results: Record<string, any>): void {
   mkdirSync(RESULTS, { recursive: true });
   const text = `${JSON.stringify(results, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`;
-  if (results.error) {
-    // A run that did not finish keeps latest.json as it was.
-    const failed = join(TMP, `failed-${String(results.date).replace(/[:.]/g, '-')}.json`);
-    writeFileSync(failed, text);
-    log(`\nincomplete results: ${failed}`);
+  if (results.error || results.probe) {
+    // A run that did not finish, or a probe of one phase, keeps latest.json as it was.
+    const partial = join(TMP, `${results.probe ?? 'failed'}-${String(results.date).replace(/[:.]/g, '-')}.json`);
+    writeFileSync(partial, text);
+    log(`\n${results.probe ? 'probe' : 'incomplete'} results: ${partial}`);
     return;
   }
   const latest = join(RESULTS, 'latest.json');

@@ -1,11 +1,13 @@
 import { mulberry32 } from '../../apps/cli/src/random';
+import { channelKeyOf } from '../../libs/domain/src/channel-keys';
 /**
  * Synthetic IM traffic for the benchmark: message events, 70% in person
  * channels and 30% in groups of 5–20 members (each group created by a
  * `subscribers_added` before its first message). Deterministic (seeded), and
  * it keeps per-channel seqs across calls so later phases continue the same
  * channels. Records carry an explicit partition: regular traffic goes to
- * partitions 0..regularPartitions-1 (by a hash of the channel key), so a
+ * partitions 0..regularPartitions-1 (by a hash of the channel key, which is also
+ * the record key, as the event contract asks), so a
  * dedicated partition can stay free for the big group.
  */
 
@@ -70,7 +72,7 @@ export class Traffic {
       let b = this.pick(this.users);
       while (b === a) b = this.pick(this.users);
       if (b < a) [a, b] = [b, a];
-      const key = `p:${a}|${b}`;
+      const key = channelKeyOf(1, a, b);
       this.pairs.push({ a, b, key, partition: this.partitionOf(key), seq: 0 });
     }
     for (let i = 0; i < shape.groups; i++) {
@@ -78,7 +80,7 @@ export class Traffic {
       const size = 5 + Math.floor(this.random() * 16); // 5..20
       const members = new Set<string>();
       while (members.size < size) members.add(this.pick(this.users));
-      const key = `g:${id}`;
+      const key = channelKeyOf(2, '', id);
       this.groups.push({ id, key, partition: this.partitionOf(key), members: [...members], seq: 0, created: false });
     }
   }

@@ -1,17 +1,16 @@
 import { ImEvent, validateEvent } from '@cs/domain';
 import { parseExactJson } from '@cs/json';
+import { isUtf8 } from 'node:buffer';
 
 export type DecodedRecord = { ok: true; event: ImEvent } | { ok: false; reason: string };
 
 /** A Kafka record value to an event, or the reason it is a dead letter. Never throws. */
 export function decodeRecord(value: Buffer | null): DecodedRecord {
   if (value === null) return { ok: false, reason: 'value: missing (tombstone record)' };
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(value);
-  } catch {
-    return { ok: false, reason: 'value: not valid UTF-8' };
-  }
+  if (!isUtf8(value)) return { ok: false, reason: 'value: not valid UTF-8' };
+  // Node's own decoder keeps ASCII text in one-byte strings: every copy, join and socket write
+  // of it downstream costs half what TextDecoder's two-byte strings cost.
+  const text = value.toString('utf8');
   let parsed: unknown;
   try {
     parsed = parseExactJson(text);
