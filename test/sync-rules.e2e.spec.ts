@@ -157,6 +157,19 @@ describe('sync rules (e2e)', () => {
       expect(await conversations('d3-outsider')).toEqual([]);
     });
 
+    it("an incremental sync sees another member's group message, though the reader's own records did not change", async () => {
+      const channel = 'd5-group {群}';
+      await apply(channel, joined(channel, ['d5-a', 'd5-b']), groupMessage(channel, 'd5-a', 1));
+      const [before] = await conversations('d5-b');
+      expect(await conversations('d5-b', { version: before.version })).toEqual([]);
+
+      await apply(channel, groupMessage(channel, 'd5-a', 2));
+
+      const [after] = await conversations('d5-b', { version: before.version });
+      expect(after).toMatchObject({ channel_id: channel, last_msg_seq: 2, unread: 2 });
+      expect(await conversations('d5-b', { version: after.version })).toEqual([]);
+    });
+
     it('adding a current member again changes nothing', async () => {
       const channel = 'd4-group';
       await apply(channel, joined(channel, ['d4-a', 'd4-b']), groupMessage(channel, 'd4-a', 1), groupMessage(channel, 'd4-a', 2));

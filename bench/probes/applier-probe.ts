@@ -6,18 +6,20 @@
  */
 import { BatchApplier, IncomingRecord } from '@cs/ingest';
 import { ProjectionCache, ProjectionRepository, createPool, createRedis, ensureDatabase, migrate } from '@cs/storage';
+import { TestEnvironment } from '../../test/support/test-environment';
 import { Traffic } from '../lib/traffic';
 
 async function main(): Promise<void> {
   const messages = Number(process.argv[2] ?? 60_000);
-  const database = `cs_probe_${process.pid}`;
-  const url = `postgres://postgres@127.0.0.1:5432/${database}`;
+  // Its own database and leased Redis db, as the tests and the bench have.
+  const env = new TestEnvironment('applier_probe', 1);
+  await env.setUp();
+  const url = env.databaseUrl;
   await ensureDatabase(url);
   await migrate(url);
   const pool = createPool(url);
-  const redis = createRedis('redis://127.0.0.1:6379/15', { lazyConnect: true });
+  const redis = createRedis(env.redisUrl, { lazyConnect: true });
   await redis.connect();
-  await redis.flushdb();
   const applier = new BatchApplier(pool, new ProjectionRepository(pool), new ProjectionCache(redis), 'probe', async () => 0);
   const traffic = new Traffic({ users: 20_000, personPairs: 20_000, groups: 2_000, regularPartitions: 3, seed: 20251125 });
   const byPartition = new Map<number, IncomingRecord[]>();
@@ -47,11 +49,8 @@ async function main(): Promise<void> {
       `${Math.round((used.user + used.system) / events)} µs/event`,
   );
   await pool.end();
-  await redis.flushdb();
   redis.disconnect();
-  const admin = createPool('postgres://postgres@127.0.0.1:5432/postgres');
-  await admin.query(`DROP DATABASE ${database}`);
-  await admin.end();
+  await env.tearDown();
 }
 
 void main();

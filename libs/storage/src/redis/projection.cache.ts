@@ -10,7 +10,8 @@ import {
   encodeConversation,
   encodeMessage,
 } from '../record-codec';
-import { APPLY_COMMANDS_SCRIPT, STAMP_FIELD, redisKeys } from './redis-layout';
+import { createHash } from 'node:crypto';
+import { APPLY_COMMANDS_SCRIPT, FIELD_SEPARATOR, READ_STAMP_SCRIPT, STAMP_FIELD, redisKeys } from './redis-layout';
 
 /**
  * The hot read path: the projection records mirrored in Redis. Writes happen
@@ -23,13 +24,12 @@ export class ProjectionCache implements SyncReadStore {
   /** Writes a batch's changed records and raises the watermark. Returns false when Redis was not complete (needs a rebuild). */
   /** `previousVersion`: the clock before the batch; records above it carry this batch's versions. */
   async writeBatch(changes: EncodedChanges, previousVersion: bigint, watermark: bigint): Promise<boolean> {
-    const commands = [
-      ...conversationCommands(changes.conversations, previousVersion),
-      ...changes.channels.map(channelCommand),
-      ...messageCommands(changes.messages),
-      ['SET', redisKeys.watermark, watermark.toString()],
-    ];
-    return (await this.runScripted(commands)) === 1;
+    const script = new ScriptedCommands();
+    conversationCommands(script, changes.conversations, previousVersion);
+    for (const channel of changes.channels) channelCommand(script, channel);
+    messageCommands(script, changes.messages);
+    script.add('SET', redisKeys.watermark, [watermark.toString()]);
+    return (await this.runScripted(script)) === 1;
   }
 
   /**
@@ -40,11 +40,9 @@ export class ProjectionCache implements SyncReadStore {
    * command, tells them what is whole. Returns whether Redis was complete
    * before the first command.
    */
-  private async runScripted(commands: WriteCommand[]): Promise<number> {
+  private async runScripted(script: ScriptedCommands): Promise<number> {
     const pipeline = this.redis.pipeline();
-    for (let i = 0; i < commands.length; i += SCRIPT_CHUNK) {
-      pipeline.eval(APPLY_COMMANDS_SCRIPT, 1, redisKeys.complete, JSON.stringify(commands.slice(i, i + SCRIPT_CHUNK)));
-    }
+    for (const packed of script.finish()) pipeline.eval(APPLY_COMMANDS_SCRIPT, 1, redisKeys.complete, packed);
     const results = await pipeline.exec();
     if (!results) throw new Error('Redis pipeline failed');
     for (const [error] of results) if (error) throw error;
@@ -60,11 +58,11 @@ export class ProjectionCache implements SyncReadStore {
     await this.redis.del(redisKeys.complete);
     await this.deleteAll();
     for await (const page of records) {
-      await this.runScripted([
-        ...(page.channels ?? []).map((record) => channelCommand({ record, text: encodeChannel(record) })),
-        ...conversationCommands((page.conversations ?? []).map((record) => ({ record, text: encodeConversation(record) })), null),
-        ...messageCommands((page.messages ?? []).map((record) => ({ record, text: encodeMessage(record) }))),
-      ]);
+      const script = new ScriptedCommands();
+      for (const record of page.channels ?? []) channelCommand(script, { record, text: encodeChannel(record) });
+      conversationCommands(script, (page.conversations ?? []).map((record) => ({ record, text: encodeConversation(record) })), null);
+      messageCommands(script, (page.messages ?? []).map((record) => ({ record, text: encodeMessage(record) })));
+      if (!script.isEmpty()) await this.runScripted(script);
     }
     await this.redis.multi().set(redisKeys.watermark, watermark.toString()).set(redisKeys.complete, '1').exec();
   }
@@ -80,25 +78,15 @@ export class ProjectionCache implements SyncReadStore {
 
   /**
    * The highest version anything in the user's answer carries (their records'
-   * stamp and their member channels' versions), with the watermark: in one or
-   * two round trips, without decoding the records. null when Redis cannot tell.
+   * stamp and their member channels' versions), with the watermark: in one
+   * round trip (a script), without decoding the records. null when Redis cannot tell.
    */
   async readStamp(uid: string): Promise<{ stamp: bigint; watermark: bigint } | null> {
-    const first = await this.redis
-      .pipeline()
-      .get(redisKeys.watermark)
-      .exists(redisKeys.complete)
-      .hget(redisKeys.userConversations(uid), STAMP_FIELD)
-      .smembers(redisKeys.userGroups(uid))
-      .exec();
-    if (!first || first.some(([error]) => error)) return null;
-    const [[, watermarkText], [, complete], [, stampText], [, groups]] = first as [unknown, unknown][];
-    if (complete !== 1 || typeof watermarkText !== 'string') return null;
-    let stamp = typeof stampText === 'string' ? BigInt(stampText) : 0n;
-    const channels = await this.readChannels(groups as string[]);
-    if (channels === null) return null;
-    for (const { broadcastVersion } of channels.values()) if (broadcastVersion > stamp) stamp = broadcastVersion;
-    return { stamp, watermark: BigInt(watermarkText) };
+    const reply = (await this.redis.evalsha(READ_STAMP_SHA, 4, ...stampKeys(uid), STAMP_FIELD).catch((error: Error) =>
+      error.message.startsWith('NOSCRIPT') ? this.redis.eval(READ_STAMP_SCRIPT, 4, ...stampKeys(uid), STAMP_FIELD) : Promise.reject(error),
+    )) as [string, string] | null;
+    if (reply === null) return null;
+    return { stamp: BigInt(reply[0]), watermark: BigInt(reply[1]) };
   }
 
   /** The channel records that exist among `keys`, in one round trip; null when Redis errs. */
@@ -191,16 +179,53 @@ export class ProjectionCache implements SyncReadStore {
   }
 }
 
-/** A Redis command for APPLY_COMMANDS_SCRIPT; 'RAISE' sets a hash field to a larger decimal only. */
-type WriteCommand = (string | number)[];
+/**
+ * Commands for APPLY_COMMANDS_SCRIPT, packed as they are added (name, argument
+ * count, key, arguments: NUL-separated fields), SCRIPT_CHUNK commands per
+ * script run, so each runs for a few milliseconds at most. 'RAISE' sets a hash
+ * field to a larger decimal only.
+ */
+class ScriptedCommands {
+  private readonly packed: Buffer[] = [];
+  private fields: string[] = [];
+  private commands = 0;
 
-/** Commands per EVAL: each runs for a few milliseconds at most. */
+  add(name: string, key: string, args: readonly string[]): void {
+    this.fields.push(name, String(args.length + 1), key);
+    for (const arg of args) this.fields.push(arg);
+    if (++this.commands === SCRIPT_CHUNK) this.pack();
+  }
+
+  isEmpty(): boolean {
+    return this.packed.length === 0 && this.commands === 0;
+  }
+
+  /** One text per script run. */
+  finish(): Buffer[] {
+    if (this.commands > 0) this.pack();
+    return this.packed;
+  }
+
+  private pack(): void {
+    this.packed.push(Buffer.from(this.fields.join(FIELD_SEPARATOR)));
+    this.fields = [];
+    this.commands = 0;
+  }
+}
+
 const SCRIPT_CHUNK = 1_000;
 
-/** Keeps every command under Lua's unpack limit. */
+/** Keeps every command well under Lua's unpack limit (8,000 values). */
 const MAX_PAIRS_PER_COMMAND = 500;
 
 type Encoded<T> = { record: T; text: string };
+
+/** Redis keeps scripts by SHA1: EVALSHA sends 40 bytes instead of the script, and EVAL only after a restart. */
+const READ_STAMP_SHA = createHash('sha1').update(READ_STAMP_SCRIPT).digest('hex');
+
+function stampKeys(uid: string): string[] {
+  return [redisKeys.watermark, redisKeys.complete, redisKeys.userConversations(uid), redisKeys.userGroups(uid)];
+}
 
 /** The user hash holds records (JSON arrays) and the stamp (a decimal). */
 const isRecord = (value: string) => value.startsWith('[');
@@ -211,38 +236,39 @@ const isRecord = (value: string) => value.startsWith('[');
  * above every stamp written before, so their highest simply replaces the
  * stamp. Without it (a rebuild, page by page) the stamp is raised instead.
  */
-function conversationCommands(conversations: Encoded<ConversationRecord>[], previousVersion: bigint | null): WriteCommand[] {
-  const commands: WriteCommand[] = [];
+function conversationCommands(script: ScriptedCommands, conversations: Encoded<ConversationRecord>[], previousVersion: bigint | null): void {
   for (const [uid, encoded] of groupBy(conversations, (c) => c.record.uid)) {
-    const records = encoded.map((c) => c.record);
     const hash = redisKeys.userConversations(uid);
-    const highest = records.reduce((max, c) => (c.version > max ? c.version : max), 0n);
-    const fields = encoded.flatMap((c) => [c.record.channelKey, c.text]);
+    let highest = 0n;
+    const fields: string[] = [];
+    const joined: string[] = [];
+    const left: string[] = [];
+    for (const { record, text } of encoded) {
+      if (record.version > highest) highest = record.version;
+      fields.push(record.channelKey, text);
+      if (record.membership === 'member') joined.push(record.channelKey);
+      else if (record.membership === 'left') left.push(record.channelKey);
+    }
     if (previousVersion !== null && highest > previousVersion) fields.push(STAMP_FIELD, highest.toString());
-    for (const chunk of chunks(fields, 2)) commands.push(['HSET', hash, ...chunk]);
-    if (previousVersion === null) commands.push(['RAISE', hash, STAMP_FIELD, highest.toString()]);
-    const joined = records.filter((c) => c.membership === 'member').map((c) => c.channelKey);
-    const left = records.filter((c) => c.membership === 'left').map((c) => c.channelKey);
-    for (const chunk of chunks(joined)) commands.push(['SADD', redisKeys.userGroups(uid), ...chunk]);
-    for (const chunk of chunks(left)) commands.push(['SREM', redisKeys.userGroups(uid), ...chunk]);
+    for (const chunk of chunks(fields, 2)) script.add('HSET', hash, chunk);
+    if (previousVersion === null) script.add('RAISE', hash, [STAMP_FIELD, highest.toString()]);
+    for (const chunk of chunks(joined)) script.add('SADD', redisKeys.userGroups(uid), chunk);
+    for (const chunk of chunks(left)) script.add('SREM', redisKeys.userGroups(uid), chunk);
   }
-  return commands;
 }
 
-function channelCommand(channel: Encoded<ChannelRecord>): WriteCommand {
-  return ['SET', redisKeys.channel(channel.record.key), channel.text];
+function channelCommand(script: ScriptedCommands, channel: Encoded<ChannelRecord>): void {
+  script.add('SET', redisKeys.channel(channel.record.key), [channel.text]);
 }
 
 /** One ZADD per channel (and per 500 messages). */
-function messageCommands(messages: Encoded<MessageRecord>[]): WriteCommand[] {
-  const commands: WriteCommand[] = [];
+function messageCommands(script: ScriptedCommands, messages: Encoded<MessageRecord>[]): void {
   for (const [channelKey, encoded] of groupBy(messages, (m) => m.record.channelKey)) {
-    const key = redisKeys.channelMessages(channelKey);
-    // Scores as strings: Lua would print a number above 14 digits in exponent form.
-    const members = encoded.flatMap((m) => [String(m.record.seq), m.text]);
-    for (const chunk of chunks(members, 2)) commands.push(['ZADD', key, ...chunk]);
+    const members: string[] = [];
+    // Scores (seqs) as decimal strings: exact, whatever their size.
+    for (const { record, text } of encoded) members.push(String(record.seq), text);
+    for (const chunk of chunks(members, 2)) script.add('ZADD', redisKeys.channelMessages(channelKey), chunk);
   }
-  return commands;
 }
 
 /** Splits into pieces of at most MAX_PAIRS_PER_COMMAND groups of `width` items (pairs stay whole). */

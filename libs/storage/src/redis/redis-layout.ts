@@ -21,7 +21,7 @@ export const redisKeys = {
   userConversations: (uid: string) => `cs:{u:${hex(uid)}}:conversations`,
   /** Set: channel keys of the channels the user is currently a member of. */
   userGroups: (uid: string) => `cs:{u:${hex(uid)}}:groups`,
-  /** String: channel record. */
+  /** String: channel record. READ_STAMP_SCRIPT builds this key in Lua too. */
   channel: (channelKey: string) => `cs:{c:${hex(channelKey)}}:channel`,
   /**
    * Sorted set: score = seq (≤ 2^53, exact as a double), member = message record.
@@ -51,23 +51,64 @@ export function createRedis(redisUrl: string, options: RedisOptions = {}): Redis
 }
 
 /**
- * Runs ARGV[1], a JSON array of commands, atomically; returns whether KEYS[1]
- * (the complete marker) existed before. A command ['RAISE', key, field, decimal]
- * sets the hash field only if it does not already hold a larger decimal: versions are compared
- * as decimal strings (longer is larger), never as doubles. Scores (seqs ≤ 2^53)
- * are exact as cjson's doubles.
+ * Runs commands atomically and returns whether KEYS[1] (the complete marker)
+ * existed before. ARGV[1] holds the commands as one text of NUL-separated
+ * fields — each command's name, its argument count, then its arguments: one
+ * argument costs the client far less than thousands, nothing is escaped, and
+ * no field can hold a NUL (keys are hex, records are JSON text, decimals are
+ * digits). A command ['RAISE', key, field, decimal] sets the hash field only
+ * if it does not already hold a larger decimal: versions are compared as
+ * decimal strings (longer is larger), never as doubles.
  */
 export const APPLY_COMMANDS_SCRIPT = `
 local complete = redis.call('EXISTS', KEYS[1])
-for _, command in ipairs(cjson.decode(ARGV[1])) do
-  if command[1] == 'RAISE' then
-    local current = redis.call('HGET', command[2], command[3])
-    local value = command[4]
+local text, fields, n, position = ARGV[1], {}, 0, 1
+while true do
+  local stop = string.find(text, '\\0', position, true)
+  n = n + 1
+  if not stop then
+    fields[n] = string.sub(text, position)
+    break
+  end
+  fields[n] = string.sub(text, position, stop - 1)
+  position = stop + 1
+end
+local i = 1
+while i <= n do
+  local name, count = fields[i], tonumber(fields[i + 1])
+  if name == 'RAISE' then
+    local key, field, value = fields[i + 2], fields[i + 3], fields[i + 4]
+    local current = redis.call('HGET', key, field)
     if (not current) or (#value > #current) or (#value == #current and value > current) then
-      redis.call('HSET', command[2], command[3], value)
+      redis.call('HSET', key, field, value)
     end
   else
-    redis.call(unpack(command))
+    redis.call(name, unpack(fields, i + 2, i + 1 + count))
   end
+  i = i + 2 + count
 end
 return complete`;
+
+/** Separates the fields of APPLY_COMMANDS_SCRIPT's ARGV[1]. */
+export const FIELD_SEPARATOR = '\0';
+
+/**
+ * A user's stamp in one round trip: the highest version among their records
+ * (the hash's STAMP_FIELD) and their member channels' broadcast versions,
+ * with the watermark; false when Redis is not complete. KEYS: watermark,
+ * complete marker, the user's conversations hash, the user's groups set;
+ * ARGV[1]: the stamp field. Versions are compared as decimal strings.
+ */
+export const READ_STAMP_SCRIPT = `
+local watermark = redis.call('GET', KEYS[1])
+if (not watermark) or redis.call('EXISTS', KEYS[2]) == 0 then return false end
+local stamp = redis.call('HGET', KEYS[3], ARGV[1]) or '0'
+for _, channelKey in ipairs(redis.call('SMEMBERS', KEYS[4])) do
+  local hex = string.gsub(channelKey, '.', function(c) return string.format('%02x', string.byte(c)) end)
+  local text = redis.call('GET', 'cs:{c:' .. hex .. '}:channel')
+  if text then
+    local version = cjson.decode(text)[5] -- broadcastVersion, see encodeChannel
+    if (#version > #stamp) or (#version == #stamp and version > stamp) then stamp = version end
+  end
+end
+return {stamp, watermark}`;
