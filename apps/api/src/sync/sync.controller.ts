@@ -26,7 +26,7 @@ import { SyncService } from './sync.service';
 export class SyncController {
   constructor(private readonly sync: SyncService) {}
 
-  /** The answer is rendered as JSON text so versions and message ids stay exact integers. */
+  /** The answer is rendered as JSON text (sent as its UTF-8 bytes) so versions and message ids stay exact integers. */
   @Post('sync')
   @ApiOperation({ summary: "A user's conversations, unread counts and latest messages; incremental with `version`" })
   @ApiBody({
@@ -43,7 +43,7 @@ export class SyncController {
   @ApiServiceUnavailableResponse({ type: ErrorAnswerDoc, description: 'PostgreSQL (and Redis) unreachable; retry' })
   @HttpCode(200)
   @Header('content-type', 'application/json; charset=utf-8')
-  async syncConversations(@Body() body: unknown): Promise<string> {
+  async syncConversations(@Body() body: unknown): Promise<Buffer> {
     return this.sync.sync(validatedBody(SyncRequestDto, body));
   }
 }

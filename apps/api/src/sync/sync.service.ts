@@ -33,11 +33,11 @@ export class SyncService {
    * their answer carries) is whole in Redis, an incremental sync at or past it
    * is `[]`, and an answer already rendered under that stamp is served again.
    */
-  async sync(request: SyncRequestDto): Promise<string> {
+  async sync(request: SyncRequestDto): Promise<Buffer> {
     const query = toQuery(request);
     const stamped = await this.cache.readStamp(query.uid).catch(() => null);
     const stamp = stamped !== null && stamped.stamp <= stamped.watermark ? stamped.stamp : null;
-    if (stamp !== null && query.version > 0n && stamp <= query.version) return '[]';
+    if (stamp !== null && query.version > 0n && stamp <= query.version) return NOTHING_NEW;
     const cacheKey = stamp === null ? '' : answerKey(query);
     const cached = stamp === null ? undefined : this.answers.get(cacheKey, stamp);
     if (cached !== undefined) return cached;
@@ -46,7 +46,7 @@ export class SyncService {
     return body;
   }
 
-  private async render(query: SyncQuery): Promise<{ body: string; fromCache: boolean }> {
+  private async render(query: SyncQuery): Promise<{ body: Buffer; fromCache: boolean }> {
     let selected: SelectedConversation[] = [];
     const planRecents = (snapshot: UserSnapshot): RecentsRequest[] => {
       selected = selectConversations(
@@ -68,7 +68,7 @@ export class SyncService {
     const body = renderSyncAnswer(
       selected.map((entry) => ({ entry, recents: entry.tombstone || query.msgCount === 0 ? [] : read.recents[next++] })),
     );
-    return { body, fromCache };
+    return { body: Buffer.from(body), fromCache };
   }
 
   private async read(uid: string, planRecents: (snapshot: UserSnapshot) => RecentsRequest[]): Promise<{ read: SyncRead; fromCache: boolean }> {
@@ -86,6 +86,9 @@ export class SyncService {
     }
   }
 }
+
+/** Answers leave as bytes, so the same answer is never encoded twice. */
+const NOTHING_NEW = Buffer.from('[]');
 
 /** The request, normalised: equal keys mean equal answers for the same user state. */
 function answerKey(query: SyncQuery): string {
