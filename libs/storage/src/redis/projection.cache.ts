@@ -10,7 +10,6 @@ import {
   encodeConversation,
   encodeMessage,
 } from '../record-codec';
-import { createHash } from 'node:crypto';
 import { APPLY_COMMANDS_SCRIPT, FIELD_SEPARATOR, READ_STAMP_SCRIPT, STAMP_FIELD, redisKeys } from './redis-layout';
 
 /**
@@ -19,7 +18,12 @@ import { APPLY_COMMANDS_SCRIPT, FIELD_SEPARATOR, READ_STAMP_SCRIPT, STAMP_FIELD,
  * version order; `watermark` tells readers up to which version it is whole.
  */
 export class ProjectionCache implements SyncReadStore {
-  constructor(private readonly redis: Redis) {}
+  private stampReads: { uid: string; resolve: (stamp: { stamp: bigint; watermark: bigint } | null) => void; reject: (error: unknown) => void }[] = [];
+
+  constructor(private readonly redis: Redis) {
+    // EVALSHA once the script is known on the connection (ioredis sends EVAL first on each new one).
+    if (!('csReadStamp' in redis)) redis.defineCommand('csReadStamp', { numberOfKeys: 4, lua: READ_STAMP_SCRIPT });
+  }
 
   /** Writes a batch's changed records and raises the watermark. Returns false when Redis was not complete (needs a rebuild). */
   /** `previousVersion`: the clock before the batch; records above it carry this batch's versions. */
@@ -78,15 +82,31 @@ export class ProjectionCache implements SyncReadStore {
 
   /**
    * The highest version anything in the user's answer carries (their records'
-   * stamp and their member channels' versions), with the watermark: in one
-   * round trip (a script), without decoding the records. null when Redis cannot tell.
+   * stamp and their member channels' versions), with the watermark, without
+   * decoding the records; null when Redis cannot tell. One script per user;
+   * the reads asked for in one event-loop turn share one pipeline, so a busy
+   * API pays one socket write and one read for many requests.
    */
-  async readStamp(uid: string): Promise<{ stamp: bigint; watermark: bigint } | null> {
-    const reply = (await this.redis.evalsha(READ_STAMP_SHA, 4, ...stampKeys(uid), STAMP_FIELD).catch((error: Error) =>
-      error.message.startsWith('NOSCRIPT') ? this.redis.eval(READ_STAMP_SCRIPT, 4, ...stampKeys(uid), STAMP_FIELD) : Promise.reject(error),
-    )) as [string, string] | null;
-    if (reply === null) return null;
-    return { stamp: BigInt(reply[0]), watermark: BigInt(reply[1]) };
+  readStamp(uid: string): Promise<{ stamp: bigint; watermark: bigint } | null> {
+    return new Promise((resolve, reject) => {
+      if (this.stampReads.push({ uid, resolve, reject }) === 1) setImmediate(() => this.sendStampReads());
+    });
+  }
+
+  private sendStampReads(): void {
+    const reads = this.stampReads;
+    this.stampReads = [];
+    const pipeline = this.redis.pipeline() as unknown as StampPipeline;
+    for (const { uid } of reads) pipeline.csReadStamp(...stampKeys(uid), STAMP_FIELD);
+    pipeline.exec().then(
+      (results) =>
+        reads.forEach(({ resolve, reject }, i) => {
+          const [error, reply] = results?.[i] ?? [new Error('Redis pipeline failed'), null];
+          if (error) reject(error);
+          else resolve(reply === null ? null : { stamp: BigInt(reply[0]), watermark: BigInt(reply[1]) });
+        }),
+      (error) => reads.forEach(({ reject }) => reject(error)),
+    );
   }
 
   /** The channel records that exist among `keys`, in one round trip; null when Redis errs. */
@@ -220,8 +240,11 @@ const MAX_PAIRS_PER_COMMAND = 500;
 
 type Encoded<T> = { record: T; text: string };
 
-/** Redis keeps scripts by SHA1: EVALSHA sends 40 bytes instead of the script, and EVAL only after a restart. */
-const READ_STAMP_SHA = createHash('sha1').update(READ_STAMP_SCRIPT).digest('hex');
+/** The pipeline with READ_STAMP_SCRIPT defined as a command. */
+interface StampPipeline {
+  csReadStamp(...keysThenField: string[]): void;
+  exec(): Promise<[Error | null, [string, string] | null][] | null>;
+}
 
 function stampKeys(uid: string): string[] {
   return [redisKeys.watermark, redisKeys.complete, redisKeys.userConversations(uid), redisKeys.userGroups(uid)];
