@@ -51,7 +51,8 @@ export class KafkaIngest {
     await this.consumer.run({
       autoCommit: true,
       eachBatchAutoResolve: false,
-      // While one partition's batch holds the version clock, the others decode and load theirs.
+      // While one partition's batch holds the version clock, the next decodes and loads its own
+      // (two, not more: each batch in flight holds its records in memory).
       partitionsConsumedConcurrently: PARTITIONS_IN_FLIGHT,
       eachBatch: (payload) => this.handleBatch(payload),
     });
@@ -98,7 +99,7 @@ export class KafkaIngest {
   }
 }
 
-const PARTITIONS_IN_FLIGHT = 4;
+const PARTITIONS_IN_FLIGHT = 2;
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
