@@ -96,7 +96,7 @@ describe('batch applier: records loaded before the version clock', () => {
     ]);
 
     expect(misKeyed.applied).toBe(1);
-    expect(keyed).toMatchObject({ applied: 1, reloadedUnderLock: true });
+    expect(keyed).toMatchObject({ applied: 1, loadedUnderClock: true });
     expect(await conversation('alice')).toEqual({ read_seq: '1', own_seq: '2', membership: 'member' });
   });
 
@@ -110,8 +110,8 @@ describe('batch applier: records loaded before the version clock', () => {
       () => applier.apply(topic, 0, [...first, ...more]),
     ]);
 
-    expect(applied).toMatchObject({ applied: 2, reloadedUnderLock: false });
-    expect(redelivered).toMatchObject({ applied: 1, skipped: 2, reloadedUnderLock: true });
+    expect(applied).toMatchObject({ applied: 2, loadedUnderClock: false });
+    expect(redelivered).toMatchObject({ applied: 1, skipped: 2, loadedUnderClock: true });
     expect(await conversation('bob')).toEqual({ read_seq: '1', own_seq: '0', membership: 'member' });
   });
 
@@ -124,7 +124,7 @@ describe('batch applier: records loaded before the version clock', () => {
       () => applier.apply(topic, 0, recordsFor(0, channelKey, groupMessage(channel, 'alice', 1))),
     ]);
 
-    expect(keyed).toMatchObject({ applied: 1, reloadedUnderLock: false });
+    expect(keyed).toMatchObject({ applied: 1, loadedUnderClock: false });
     expect(await conversation('alice')).toEqual({ read_seq: '0', own_seq: '1', membership: 'member' });
   });
 });

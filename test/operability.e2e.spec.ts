@@ -53,6 +53,8 @@ describe('operability (e2e)', () => {
     }
     expect(consumerMetrics).toMatch(/conversation_sync_dead_letters_total\{app="consumer"\} 1\b/);
     expect(consumerMetrics).toMatch(/conversation_sync_events_total\{[^}]*type="message"[^}]*\} 1\b/);
+    // env.produce keys the message 'channel', not by its channel: its batch loads under the clock.
+    expect(consumerMetrics).toMatch(/conversation_sync_batches_loaded_under_clock_total\{app="consumer"\} [1-9]\d*\b/);
 
     const apiMetrics = await (await fetch(`${service.api.url}/metrics`)).text();
     expect(apiMetrics).toMatch(/conversation_sync_http_request_duration_seconds_count\{[^}]*route="\/conversation\/sync",status="200"[^}]*\} \d+/);

@@ -27,8 +27,11 @@ export interface BatchOutcome {
   skipped: number;
   deadLetters: number;
   eventsByType: Partial<Record<ImEvent['type'], number>>;
-  /** The records loaded before the version clock was taken were stale or untrusted, and were loaded again under it. */
-  reloadedUnderLock: boolean;
+  /**
+   * The batch's records were loaded under the version clock: the load made before it had gone
+   * stale, or the batch holds an event not keyed by its channel (a producer breaking the contract).
+   */
+  loadedUnderClock: boolean;
 }
 
 interface DecodedBatch {
@@ -136,8 +139,8 @@ export class BatchApplier {
       else deadLetters.push({ record, reason: result.reason });
     }
 
-    outcome.reloadedUnderLock = !stillValid(early, guard);
-    const { state } = early !== null && !outcome.reloadedUnderLock ? early : await this.projections.loadState(client, batch.needs, position);
+    outcome.loadedUnderClock = !stillValid(early, guard);
+    const { state } = early !== null && !outcome.loadedUnderClock ? early : await this.projections.loadState(client, batch.needs, position);
     const versions = nextVersions(lastVersion, events.length);
     events.forEach((event, i) => {
       evolve(state, event, versions[i]);
@@ -182,7 +185,7 @@ export class BatchApplier {
 }
 
 function emptyOutcome(skipped: number): BatchOutcome {
-  return { applied: 0, skipped, deadLetters: 0, eventsByType: {}, reloadedUnderLock: false };
+  return { applied: 0, skipped, deadLetters: 0, eventsByType: {}, loadedUnderClock: false };
 }
 
 /** Pure work, done before the version clock is taken. */

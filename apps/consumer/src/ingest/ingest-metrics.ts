@@ -10,6 +10,7 @@ export class IngestMetrics implements IngestListener {
   private readonly deadLetters: Counter;
   private readonly skipped: Counter;
   private readonly failures: Counter;
+  private readonly loadedUnderClock: Counter;
   private readonly batchDuration: Histogram;
   private readonly lag: Gauge<'partition'>;
 
@@ -22,9 +23,14 @@ export class IngestMetrics implements IngestListener {
     this.deadLetters = new Counter({ name: 'conversation_sync_dead_letters_total', help: 'Invalid events sent to the dead-letter topic', registers: [registry] });
     this.skipped = new Counter({ name: 'conversation_sync_events_skipped_total', help: 'Redelivered records at or below the checkpoint, skipped', registers: [registry] });
     this.failures = new Counter({ name: 'conversation_sync_batch_failures_total', help: 'Batch attempts that failed and were retried', registers: [registry] });
+    this.loadedUnderClock = new Counter({
+      name: 'conversation_sync_batches_loaded_under_clock_total',
+      help: 'Batches whose records had to be loaded under the version clock (early load stale, or an event not keyed by its channel)',
+      registers: [registry],
+    });
     this.batchDuration = new Histogram({
       name: 'conversation_sync_batch_duration_seconds',
-      help: 'Time to apply one partition batch (one PostgreSQL transaction and one Redis transaction)',
+      help: 'Time to apply one partition batch (its early load, one PostgreSQL transaction and its Redis writes)',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     });
@@ -36,6 +42,7 @@ export class IngestMetrics implements IngestListener {
     for (const [type, count] of Object.entries(outcome.eventsByType)) this.byType.inc({ type }, count);
     this.deadLetters.inc(outcome.deadLetters);
     this.skipped.inc(outcome.skipped);
+    if (outcome.loadedUnderClock) this.loadedUnderClock.inc();
     this.batchDuration.observe(durationMs / 1000);
     this.lag.set({ partition: String(partition) }, Number(offsetLag));
     this.log.debug('batch applied', { partition, ...outcome, durationMs: Math.round(durationMs) });
