@@ -1,4 +1,5 @@
 import { Producer } from 'kafkajs';
+import { channelKeyOf } from '@cs/domain';
 import { mulberry32 } from '../apps/cli/src/random';
 import { AppProcess, RunningService } from './support/app-process';
 import { parseExactJson } from './support/json';
@@ -97,7 +98,7 @@ describe('concurrent incremental sync (e2e)', () => {
       for (let n = 0; n < 3; n++) {
         const channel = pick(channels);
         const events = nextEvents(channel, random, pick);
-        messages.push(...events.map((event) => ({ key: channel.key, value: JSON.stringify(event) })));
+        messages.push(...events.map((event) => ({ key: channel.recordKey, value: JSON.stringify(event) })));
       }
       await producer.send({ topic: env.topic, acks: -1, messages });
     }
@@ -115,7 +116,7 @@ describe('concurrent incremental sync (e2e)', () => {
   }
 
   async function send(producer: Producer, channel: Channel, events: object[]): Promise<void> {
-    await producer.send({ topic: env.topic, acks: -1, messages: events.map((event) => ({ key: channel.key, value: JSON.stringify(event) })) });
+    await producer.send({ topic: env.topic, acks: -1, messages: events.map((event) => ({ key: channel.recordKey, value: JSON.stringify(event) })) });
   }
 });
 
@@ -126,6 +127,8 @@ interface Channel {
   id: string;
   type: number;
   key: string;
+  /** The Kafka record key: the channel, as the event contract asks (so batches load before the version clock). */
+  recordKey: string;
   /** Person channel: the two uids. Group: current members. */
   members: Set<string>;
   seq: number;
@@ -135,8 +138,10 @@ interface Channel {
 function makeChannels(): Channel[] {
   const [u1, u2, u3] = ['cc-u1', 'cc-u2', 'cc-u3'];
   const channels: Channel[] = [];
-  const group = (id: string, type: number, members: string[]) => channels.push({ id, type, key: `${type}:${id}`, members: new Set(members), seq: 0 });
-  const person = (a: string, b: string) => channels.push({ id: b, type: PERSON, key: JSON.stringify([a, b].sort()), members: new Set([a, b]), seq: 0 });
+  const group = (id: string, type: number, members: string[]) =>
+    channels.push({ id, type, key: `${type}:${id}`, recordKey: channelKeyOf(type, '', id), members: new Set(members), seq: 0 });
+  const person = (a: string, b: string) =>
+    channels.push({ id: b, type: PERSON, key: JSON.stringify([a, b].sort()), recordKey: channelKeyOf(PERSON, a, b), members: new Set([a, b]), seq: 0 });
   for (let i = 0; i < 8; i++) group(`cc:g${i}`, GROUP, i % 3 === 0 ? [u1, u2, u3, `cc-x${i}`] : i % 3 === 1 ? [u1, u2, `cc-x${i}`] : [u2, u3, `cc-x${i}`]);
   for (let i = 0; i < 2; i++) group(`cc:s${i}`, 3, [u1, u2, u3, 'cc-x9']);
   person(u1, u2);
