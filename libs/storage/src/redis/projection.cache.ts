@@ -220,7 +220,7 @@ class ScriptedCommands {
     return this.packed.length === 0 && this.commands === 0;
   }
 
-  /** One text per script run. */
+  /** One packed argument per script run. */
   finish(): Buffer[] {
     if (this.commands > 0) this.pack();
     return this.packed;
