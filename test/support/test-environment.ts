@@ -64,13 +64,21 @@ export class TestEnvironment {
     await this.redisClient.flushdb();
     this.admin = this.kafka.admin();
     await this.admin.connect();
-    await this.admin.createTopics({
-      topics: [
-        { topic: this.topic, numPartitions: this.partitions },
-        { topic: this.dlqTopic, numPartitions: 1 },
-      ],
-      waitForLeaders: true,
-    });
+    const topics = [
+      { topic: this.topic, numPartitions: this.partitions },
+      { topic: this.dlqTopic, numPartitions: 1 },
+    ];
+    // A broker that has just started can refuse, or answer metadata for a new topic with "does not
+    // host this topic-partition" for a moment (kafkajs' waitForLeaders gives up on that): retry both.
+    await waitFor('the test topics to be created', async () => (await this.admin!.createTopics({ topics }), true), 30_000);
+    await waitFor(
+      'the test topics to have leaders',
+      async () => {
+        const metadata = await this.admin!.fetchTopicMetadata({ topics: topics.map((t) => t.topic) });
+        return metadata.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+      },
+      30_000,
+    );
   }
 
   async tearDown(): Promise<void> {
