@@ -1,7 +1,7 @@
 import { Client, Pool } from 'pg';
 import { channelKeyOf } from '@cs/domain';
-import { BatchApplier, BatchOutcome, IncomingRecord } from '@cs/ingest';
-import { ProjectionCache, ProjectionRepository, createPool, createRedis, ensureDatabase, migrate } from '@cs/storage';
+import { BatchApplier, BatchOutcome, DeadLetter, IncomingRecord } from '@cs/ingest';
+import { ProjectionCache, ProjectionRepository, createPool, createRedis, ensureDatabase, migrate, redisKeys } from '@cs/storage';
 import Redis from 'ioredis';
 import { GROUP, groupMessage, joined, read } from './support/events';
 import { stringifyExact } from './support/json';
@@ -9,12 +9,14 @@ import { TestEnvironment } from './support/test-environment';
 import { waitFor } from './support/wait-for';
 
 /**
+ * The batch applier against real PostgreSQL and Redis, where timing matters.
  * A batch loads its records before it takes the version clock (while other
- * partitions' batches hold it). These cases hold the clock from the test, let
- * two batches queue behind it in a known order, and check that the second
- * one's early load is thrown away when the first changed what it loaded.
+ * partitions' batches hold it): the first cases hold the clock from the test,
+ * let two batches queue behind it in a known order, and check that the second
+ * one's early load is thrown away when the first changed what it loaded. The
+ * last one has PostgreSQL refuse one record of a batch.
  */
-describe('batch applier: records loaded before the version clock', () => {
+describe('batch applier (real PostgreSQL and Redis)', () => {
   const env = new TestEnvironment('batch_applier');
   const topic = 'events';
   const channel = 'g1';
@@ -127,4 +129,49 @@ describe('batch applier: records loaded before the version clock', () => {
     expect(keyed).toMatchObject({ applied: 1, loadedUnderClock: false });
     expect(await conversation('alice')).toEqual({ read_seq: '0', own_seq: '1', membership: 'member' });
   });
+
+  it('dead-letters a record PostgreSQL refuses, applies the rest, and leaves Redis without it', async () => {
+    // Stands for a value validation let through that PostgreSQL cannot hold: a data exception (class 22) for one message.
+    await pool.query(`CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.client_msg_no = 'poison' THEN RAISE EXCEPTION 'refused for the test' USING ERRCODE = '22023'; END IF;
+        RETURN NEW;
+      END $$`);
+    await pool.query('CREATE TRIGGER refuse_poison BEFORE INSERT ON messages FOR EACH ROW EXECUTE FUNCTION refuse_poison()');
+    try {
+      const letters: DeadLetter[] = [];
+      const isolating = new BatchApplier(pool, new ProjectionRepository(pool), new ProjectionCache(redis), env.groupId, async (_topic, _partition, sent) => {
+        letters.push(...sent);
+        return sent.length;
+      });
+
+      const outcome = await isolating.apply(
+        topic,
+        0,
+        recordsFor(
+          0,
+          channelKey,
+          joined(channel, ['alice', 'bob']),
+          groupMessage(channel, 'alice', 1),
+          groupMessage(channel, 'alice', 2, { client_msg_no: 'poison' }),
+          groupMessage(channel, 'alice', 3),
+        ),
+      );
+
+      expect(outcome).toMatchObject({ applied: 3, deadLetters: 1 });
+      expect(letters.map((letter) => [letter.record.offset, letter.reason])).toEqual([['2', expect.stringMatching(/^storage: .*refused for the test/)]]);
+      const stored = await pool.query('SELECT seq::int FROM messages WHERE channel_key = $1 ORDER BY seq', [channelKey]);
+      expect(stored.rows.map((row) => row.seq)).toEqual([1, 3]);
+      expect(await redis.exists(redisKeys.complete)).toBe(1);
+      expect(await redis.zrange(redisKeys.channelMessages(channelKey), 0, -1, 'WITHSCORES').then(scoresOf)).toEqual(['1', '3']);
+      expect(await conversation('alice')).toEqual({ read_seq: '0', own_seq: '3', membership: 'member' });
+    } finally {
+      await pool.query('DROP TRIGGER IF EXISTS refuse_poison ON messages; DROP FUNCTION IF EXISTS refuse_poison()');
+    }
+  });
 });
+
+/** The scores of a ZRANGE ... WITHSCORES reply. */
+function scoresOf(reply: string[]): string[] {
+  return reply.filter((_, i) => i % 2 === 1);
+}

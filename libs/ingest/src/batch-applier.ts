@@ -71,6 +71,7 @@ export class BatchApplier {
       return await this.applyOnce(topic, partition, records, allowRewind, null);
     } catch (error) {
       if (!isRejectedByStorage(error)) throw error;
+      await this.cache.markIncomplete();
       return this.applyOneByOne(topic, partition, records);
     }
   }
@@ -79,6 +80,9 @@ export class BatchApplier {
    * A batch PostgreSQL refused for its data (a value validation let through
    * that the database cannot hold) is applied record by record, and the
    * record it refuses becomes a dead letter: the partition never loops on it.
+   * Redis was written beside each refused save and may show what PostgreSQL
+   * will never hold, so it is marked incomplete after each refusal: the next
+   * write rebuilds it from PostgreSQL.
    */
   private async applyOneByOne(topic: string, partition: number, records: IncomingRecord[]): Promise<BatchOutcome> {
     const total = emptyOutcome(0);
@@ -88,6 +92,7 @@ export class BatchApplier {
         outcome = await this.applyOnce(topic, partition, [record], false, null);
       } catch (error) {
         if (!isRejectedByStorage(error)) throw error;
+        await this.cache.markIncomplete();
         outcome = await this.applyOnce(topic, partition, [record], false, `storage: ${(error as Error).message}`);
       }
       total.applied += outcome.applied;

@@ -53,6 +53,11 @@ export class ProjectionCache implements SyncReadStore {
     return results[0][1] as number;
   }
 
+  /** Makes the next batch (or the repair timer) rebuild Redis from PostgreSQL. */
+  async markIncomplete(): Promise<void> {
+    await this.redis.del(redisKeys.complete);
+  }
+
   async isComplete(): Promise<boolean> {
     return (await this.redis.exists(redisKeys.complete)) === 1;
   }
