@@ -7,8 +7,8 @@
 import { BatchApplier, IncomingRecord } from '@cs/ingest';
 import { ProjectionCache, ProjectionRepository, createPool, createRedis, ensureDatabase, migrate } from '@cs/storage';
 import { execSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { TestEnvironment } from '../../test/support/test-environment';
+import { cpuSeconds } from '../lib/rss';
 import { Traffic } from '../lib/traffic';
 
 async function main(): Promise<void> {
@@ -60,20 +60,13 @@ async function main(): Promise<void> {
 
 void main();
 
-/** CPU seconds used so far by every PostgreSQL and Redis server process (from /proc). */
+/** CPU seconds used so far by every PostgreSQL and Redis server process. */
 function serverCpuSeconds(): { postgres: number; redis: number } {
   const total = { postgres: 0, redis: 0 };
-  const ticks = Number(execSync('getconf CLK_TCK').toString());
   for (const [name, pattern] of [['postgres', 'postgres'], ['redis', 'redis-server']] as const) {
     const pids = execSync(`pgrep -f ${pattern} || true`).toString().split('\n').filter(Boolean);
-    for (const pid of pids) {
-      try {
-        const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-        total[name] += (Number(fields[11]) + Number(fields[12])) / ticks;
-      } catch {
-        // gone meanwhile
-      }
-    }
+    // A process gone meanwhile counts nothing.
+    for (const pid of pids) total[name] += cpuSeconds(Number(pid)) ?? 0;
   }
   return total;
 }
