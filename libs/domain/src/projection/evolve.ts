@@ -1,4 +1,4 @@
-import { channelKeyOf, conversationKeyOf } from '../channel-keys';
+import { channelKeyOfEvent, conversationKeyOf } from '../channel-keys';
 import {
   ConversationDeletedEvent,
   ConversationReadEvent,
@@ -61,7 +61,7 @@ export interface RecordsNeeded {
 export function recordsNeededBy(event: ImEvent): RecordsNeeded {
   switch (event.type) {
     case 'message': {
-      const channelKey = messageChannelKey(event);
+      const channelKey = channelKeyOfEvent(event);
       const uids = [event.from_uid, ...(recipientsOf(event) ?? [])];
       return {
         channelKeys: event.channel_type === PERSON_CHANNEL ? [] : [channelKey],
@@ -71,13 +71,13 @@ export function recordsNeededBy(event: ImEvent): RecordsNeeded {
     }
     case 'subscribers_added':
     case 'subscribers_removed': {
-      const channelKey = channelKeyOf(event.channel_type, '', event.channel_id);
+      const channelKey = channelKeyOfEvent(event);
       return { channelKeys: [channelKey], conversations: event.subscribers.map((uid) => ({ uid, channelKey })), messages: [] };
     }
     case 'conversation_read':
     case 'conversation_unread_set':
     case 'conversation_deleted': {
-      const channelKey = channelKeyOf(event.channel_type, event.uid, event.channel_id);
+      const channelKey = channelKeyOfEvent(event);
       return {
         channelKeys: event.channel_type === PERSON_CHANNEL ? [] : [channelKey],
         conversations: [{ uid: event.uid, channelKey }],
@@ -113,10 +113,6 @@ export function evolve(state: ProjectionState, event: ImEvent, version: bigint):
   }
 }
 
-function messageChannelKey(event: MessageEvent): string {
-  return channelKeyOf(event.channel_type, event.from_uid, event.channel_id);
-}
-
 /** Explicit recipients, or null when the channel's members receive it. */
 function recipientsOf(event: MessageEvent): string[] | null {
   if (event.channel_type === PERSON_CHANNEL) return [...new Set([event.from_uid, event.channel_id])];
@@ -125,7 +121,7 @@ function recipientsOf(event: MessageEvent): string[] | null {
 
 function applyMessage(state: ProjectionState, event: MessageEvent, version: bigint): void {
   if (event.header.no_persist === 1 || event.header.sync_once === 1) return;
-  const channelKey = messageChannelKey(event);
+  const channelKey = channelKeyOfEvent(event);
   const slot = messageSlot(channelKey, event.message_seq);
   if (state.storedMessages.has(slot)) return;
   state.storedMessages.add(slot);
@@ -166,7 +162,7 @@ function applyMessage(state: ProjectionState, event: MessageEvent, version: bigi
 }
 
 function applySubscribersAdded(state: ProjectionState, event: SubscribersChangedEvent, version: bigint): void {
-  const channelKey = channelKeyOf(event.channel_type, '', event.channel_id);
+  const channelKey = channelKeyOfEvent(event);
   const channel = getChannel(state, channelKey, event.channel_type);
   for (const uid of event.subscribers) {
     const conversation =
@@ -186,7 +182,7 @@ function applySubscribersAdded(state: ProjectionState, event: SubscribersChanged
 }
 
 function applySubscribersRemoved(state: ProjectionState, event: SubscribersChangedEvent, version: bigint): void {
-  const channelKey = channelKeyOf(event.channel_type, '', event.channel_id);
+  const channelKey = channelKeyOfEvent(event);
   const channel = getChannel(state, channelKey, event.channel_type);
   for (const uid of event.subscribers) {
     const conversation = getConversation(state, uid, channelKey);
@@ -238,7 +234,7 @@ function updateConversationOf(
   event: ConversationEvent,
   update: (conversation: ConversationRecord, channel: ChannelRecord) => ConversationRecord,
 ): void {
-  const channelKey = channelKeyOf(event.channel_type, event.uid, event.channel_id);
+  const channelKey = channelKeyOfEvent(event);
   const conversation = getConversation(state, event.uid, channelKey);
   if (!conversation) return;
   const updated = update(conversation, getChannel(state, channelKey, event.channel_type));
