@@ -284,6 +284,7 @@ async function main(): Promise<number> {
       ratio: round(ingest.rate / baselineIngest.rate, 3),
     };
     log(`    consumer ${Math.round(ingest.rate)}/s, bare kafkajs ${Math.round(baselineIngest.rate)}/s`);
+    log(`    CPU per event (µs): ${JSON.stringify(cpuPerEvent(ingest))}; bare kafkajs: ${JSON.stringify(cpuPerEvent(baselineIngest))}`);
     if (ingestOnly) {
       log(`    batches: ${JSON.stringify(batchesAfterIngest)}, consumer CPU ${ingest.cpuSeconds ?? "?"} s`);
       results.probe = 'ingest-only';
@@ -670,6 +671,16 @@ function buildFigures(r: Record<string, any>): Figure[] {
       pass: ingestRate >= 20_000 && r.ingest.ratio >= 0.5,
     },
     {
+      id: 'ingest_cpu_us_per_event',
+      figure: 'ingest CPU per event, all processes (µs)',
+      unit: 'µs',
+      measured: r.ingest.consumer.cpuPerEventUs?.total ?? null,
+      baseline: r.ingest.bareKafkajs.cpuPerEventUs?.total ?? null,
+      ratio: null,
+      target: '',
+      pass: null,
+    },
+    {
       id: 'full_sync_rps',
       figure: 'full sync 200 conv., 32 conn. (req/s)',
       unit: '/s',
@@ -829,7 +840,16 @@ function roundDrain(d: DrainResult) {
     steadyRate: d.steadyRate === null ? null : round(d.steadyRate, 0),
     cpuSeconds: d.cpuSeconds === null ? null : round(d.cpuSeconds, 2),
     coresBusy: d.cpuSeconds === null ? null : round(d.cpuSeconds / d.seconds, 2),
+    cpuPerEventUs: cpuPerEvent(d),
   };
+}
+
+/** µs of CPU per record in the measured process and in each service over the drain: what bounds the rate on 2 cores. */
+function cpuPerEvent(d: DrainResult): Record<'process' | 'postgres' | 'redis' | 'kafka' | 'total', number> | null {
+  if (d.cpuSeconds === null || d.servicesCpu === null) return null;
+  const us = (seconds: number) => Math.round((seconds * 1e6) / d.records);
+  const { postgres, redis, kafka } = d.servicesCpu;
+  return { process: us(d.cpuSeconds), postgres: us(postgres), redis: us(redis), kafka: us(kafka), total: us(d.cpuSeconds + postgres + redis + kafka) };
 }
 
 interface BatchStats {

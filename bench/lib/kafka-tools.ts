@@ -2,7 +2,7 @@ import { Admin, CompressionTypes, Producer } from 'kafkajs';
 import { Client } from 'pg';
 import { OutRecord } from './traffic';
 import { Progress } from './progress';
-import { cpuSeconds } from './rss';
+import { ServicesCpu, cpuSeconds, servicesCpuSeconds, servicesCpuSince } from './rss';
 
 /**
  * Writes records fast and in order: one sequential stream of batches per
@@ -143,6 +143,8 @@ export interface DrainResult {
   steadyRate: number | null;
   /** CPU seconds the measured process used over `seconds` (cpuSeconds / seconds = cores busy) */
   cpuSeconds: number | null;
+  /** CPU seconds PostgreSQL, Redis and the Kafka broker used over `seconds` */
+  servicesCpu: ServicesCpu | null;
 }
 
 /**
@@ -165,11 +167,13 @@ export async function measureDrain(options: {
   const begin = performance.now();
   let startedAt: number | null = null;
   let cpuAtStart: number | null = null;
+  let servicesAtStart: ServicesCpu | null = null;
   let failure: unknown = null;
   started.then(
     (t) => {
       startedAt = t;
       cpuAtStart = pid === undefined ? null : cpuSeconds(pid);
+      servicesAtStart = servicesCpuSeconds();
     },
     (error) => (failure = error),
   );
@@ -188,7 +192,8 @@ export async function measureDrain(options: {
       const steadyRate = first && now > first.t && total > first.count ? (total - first.count) / ((now - first.t) / 1000) : null;
       const cpuAtEnd = pid === undefined ? null : cpuSeconds(pid);
       bar.done(`${Math.round(rate)}/s`);
-      return { records: total, seconds, rate, steadyRate, cpuSeconds: cpuAtStart === null || cpuAtEnd === null ? null : cpuAtEnd - cpuAtStart };
+      const servicesCpu = servicesAtStart === null ? null : servicesCpuSince(servicesAtStart);
+      return { records: total, seconds, rate, steadyRate, cpuSeconds: cpuAtStart === null || cpuAtEnd === null ? null : cpuAtEnd - cpuAtStart, servicesCpu };
     }
     if (now - begin > timeoutMs) throw new Error(`${label}: only ${count}/${total} records after ${timeoutMs} ms`);
     await sleep(pollMs);

@@ -1,3 +1,4 @@
+import { execSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 export interface RssSample {
@@ -98,4 +99,25 @@ export async function withCpu<T>(pid: number, work: () => Promise<T>): Promise<{
   const wallSeconds = (performance.now() - started) / 1000;
   const cpuAfter = cpuSeconds(pid);
   return { result, wallSeconds, cpuSeconds: cpuBefore === null || cpuAfter === null ? null : round(cpuAfter - cpuBefore, 2) };
+}
+
+export interface ServicesCpu {
+  postgres: number;
+  redis: number;
+  kafka: number;
+}
+
+/** CPU seconds used so far by every PostgreSQL, Redis and Kafka broker process on the machine (a process gone meanwhile counts nothing). */
+export function servicesCpuSeconds(): ServicesCpu {
+  const total: ServicesCpu = { postgres: 0, redis: 0, kafka: 0 };
+  for (const [name, pattern] of [['postgres', 'postgres'], ['redis', 'redis-server'], ['kafka', 'kafka\\.Kafka']] as const) {
+    const pids = execSync(`pgrep -f '${pattern}' || true`).toString().split('\n').filter(Boolean);
+    for (const pid of pids) total[name] += cpuSeconds(Number(pid)) ?? 0;
+  }
+  return total;
+}
+
+export function servicesCpuSince(before: ServicesCpu): ServicesCpu {
+  const now = servicesCpuSeconds();
+  return { postgres: now.postgres - before.postgres, redis: now.redis - before.redis, kafka: now.kafka - before.kafka };
 }

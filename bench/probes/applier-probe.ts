@@ -6,9 +6,8 @@
  */
 import { BatchApplier, IncomingRecord } from '@cs/ingest';
 import { ProjectionCache, ProjectionRepository, createPool, createRedis, ensureDatabase, migrate } from '@cs/storage';
-import { execSync } from 'node:child_process';
 import { TestEnvironment } from '../../test/support/test-environment';
-import { cpuSeconds } from '../lib/rss';
+import { servicesCpuSeconds, servicesCpuSince } from '../lib/rss';
 import { Traffic } from '../lib/traffic';
 
 async function main(): Promise<void> {
@@ -34,7 +33,7 @@ async function main(): Promise<void> {
   for (const [partition, records] of byPartition) for (let i = 0; i < records.length; i += 1375) batches.push([partition, records.slice(i, i + 1375)]);
   batches.sort((a, b) => Number(a[1][0].offset) - Number(b[1][0].offset));
   const concurrent = process.env.PROBE_CONCURRENT === '1';
-  const servers = serverCpuSeconds();
+  const serversBefore = servicesCpuSeconds();
   const cpu = process.cpuUsage();
   const started = performance.now();
   if (concurrent) {
@@ -45,13 +44,13 @@ async function main(): Promise<void> {
     for (const [partition, records] of batches) await applier.apply('probe', partition, records, false);
   }
   const seconds = (performance.now() - started) / 1000;
-  const serversAfter = serverCpuSeconds();
+  const servers = servicesCpuSince(serversBefore);
   const used = process.cpuUsage(cpu);
   const events = batches.reduce((n, [, r]) => n + r.length, 0);
   console.log(
     `${events} events in ${seconds.toFixed(2)} s = ${Math.round(events / seconds)}/s; probe CPU ${((used.user + used.system) / 1e6).toFixed(2)} s = ` +
-      `${Math.round((used.user + used.system) / events)} µs/event; PostgreSQL ${Math.round(((serversAfter.postgres - servers.postgres) * 1e6) / events)} µs/event, ` +
-      `Redis ${Math.round(((serversAfter.redis - servers.redis) * 1e6) / events)} µs/event`,
+      `${Math.round((used.user + used.system) / events)} µs/event; PostgreSQL ${Math.round((servers.postgres * 1e6) / events)} µs/event, ` +
+      `Redis ${Math.round((servers.redis * 1e6) / events)} µs/event`,
   );
   await pool.end();
   redis.disconnect();
@@ -59,14 +58,3 @@ async function main(): Promise<void> {
 }
 
 void main();
-
-/** CPU seconds used so far by every PostgreSQL and Redis server process. */
-function serverCpuSeconds(): { postgres: number; redis: number } {
-  const total = { postgres: 0, redis: 0 };
-  for (const [name, pattern] of [['postgres', 'postgres'], ['redis', 'redis-server']] as const) {
-    const pids = execSync(`pgrep -f ${pattern} || true`).toString().split('\n').filter(Boolean);
-    // A process gone meanwhile counts nothing.
-    for (const pid of pids) total[name] += cpuSeconds(Number(pid)) ?? 0;
-  }
-  return total;
-}
