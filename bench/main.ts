@@ -19,6 +19,9 @@ import { AppProcess } from '../test/support/app-process';
 import { parseExactJson } from '../test/support/json';
 import { TestEnvironment, freePort } from '../test/support/test-environment';
 import { Checkpoints, DrainResult, endOffsets, measureDrain, produceAll, recordsBetween, sleep, whenGroupStable } from './lib/kafka-tools';
+import { createPool } from '../libs/storage/src/postgres/database';
+import { createRedis } from '../libs/storage/src/redis/redis-layout';
+import { FloorResult, dropFloor, measureFloor } from './lib/floor';
 import { LoadGenerator, LoadResult } from './lib/http-load';
 import { Progress, log } from './lib/progress';
 import { Figure, gitInfo, machineInfo, printTable } from './lib/report';
@@ -275,6 +278,8 @@ async function main(): Promise<number> {
     const baselineGroup = `${env.groupId}-baseline`;
     state.extraGroups.push(baselineGroup);
     const baselineIngest = await runBaselineConsumer(admin, env, baselineGroup, ingestTotal, state.children);
+    rss.phase = 'ingest-floor';
+    const floor = await runFloor(env, backlog.records);
     results.ingest = {
       produced: backlog.counts,
       produceSeconds: round(produceSeconds, 2),
@@ -282,9 +287,11 @@ async function main(): Promise<number> {
       consumer: { ...roundDrain(ingest), batches: batchesAfterIngest },
       bareKafkajs: roundDrain(baselineIngest),
       ratio: round(ingest.rate / baselineIngest.rate, 3),
+      floor: { ...floor, seconds: round(floor.seconds, 3), rate: round(floor.rate, 0) },
     };
     log(`    consumer ${Math.round(ingest.rate)}/s, bare kafkajs ${Math.round(baselineIngest.rate)}/s`);
     log(`    CPU per event (µs): ${JSON.stringify(cpuPerEvent(ingest))}; bare kafkajs: ${JSON.stringify(cpuPerEvent(baselineIngest))}`);
+    log(`    floor (least durable work, no rules, no Kafka): ${Math.round(floor.rate)}/s, CPU per event (µs): ${JSON.stringify(floor.cpuPerEventUs)}`);
     if (ingestOnly) {
       log(`    batches: ${JSON.stringify(batchesAfterIngest)}, consumer CPU ${ingest.cpuSeconds ?? "?"} s`);
       results.probe = 'ingest-only';
@@ -558,6 +565,20 @@ async function runBaselineConsumer(admin: Admin, env: TestEnvironment, groupId: 
   }
 }
 
+/** The ingest floor (bench/lib/floor.ts) over the same records, in the bench's database and Redis db; its tables and keys are dropped after. */
+async function runFloor(env: TestEnvironment, records: OutRecord[]): Promise<FloorResult> {
+  log('    floor: the least durable work per event, same records (a few seconds)…');
+  const pool = createPool(env.databaseUrl);
+  const redis = createRedis(env.redisUrl);
+  try {
+    return await measureFloor(pool, redis, records);
+  } finally {
+    await dropFloor(pool, redis).catch(() => undefined);
+    await pool.end();
+    redis.disconnect();
+  }
+}
+
 async function startBaselineServer(fullFile: string, incrementalFile: string, children: ChildProcess[]): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
   const child = fork(join(BENCH, 'children', 'baseline-server.ts'), [String(port), fullFile, incrementalFile], {
@@ -677,6 +698,16 @@ function buildFigures(r: Record<string, any>): Figure[] {
       measured: r.ingest.consumer.cpuPerEventUs?.total ?? null,
       baseline: r.ingest.bareKafkajs.cpuPerEventUs?.total ?? null,
       ratio: null,
+      target: '',
+      pass: null,
+    },
+    {
+      id: 'ingest_floor_events_per_s',
+      figure: 'ingest floor: least durable work, no rules (events/s)',
+      unit: '/s',
+      measured: r.ingest.consumer.rate,
+      baseline: r.ingest.floor.rate,
+      ratio: round(r.ingest.consumer.rate / r.ingest.floor.rate, 3),
       target: '',
       pass: null,
     },
