@@ -78,12 +78,13 @@ function round(value: number, digits: number): number {
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat; null once it is gone. */
-export function cpuSeconds(pid: number): number | null {
+export function cpuSeconds(pid: number, withReapedChildren = false): number | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // after "pid (comm) ": state is field 0, utime field 11, stime field 12
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    // after "pid (comm) ": state is field 0, utime 11, stime 12, then cutime 13 and cstime 14 (children waited for)
+    const own = Number(fields[11]) + Number(fields[12]);
+    return (withReapedChildren ? own + Number(fields[13]) + Number(fields[14]) : own) / CLOCK_TICKS;
   } catch {
     return null;
   }
@@ -107,12 +108,16 @@ export interface ServicesCpu {
   kafka: number;
 }
 
-/** CPU seconds used so far by every PostgreSQL, Redis and Kafka broker process on the machine (a process gone meanwhile counts nothing). */
+/**
+ * CPU seconds used so far by every PostgreSQL, Redis and Kafka broker process
+ * on the machine. A process that ended (a PostgreSQL backend whose connection
+ * closed) still counts: its time moves to its parent's children's time, which is summed too.
+ */
 export function servicesCpuSeconds(): ServicesCpu {
   const total: ServicesCpu = { postgres: 0, redis: 0, kafka: 0 };
   for (const [name, pattern] of [['postgres', 'postgres'], ['redis', 'redis-server'], ['kafka', 'kafka\\.Kafka']] as const) {
     const pids = execSync(`pgrep -f '${pattern}' || true`).toString().split('\n').filter(Boolean);
-    for (const pid of pids) total[name] += cpuSeconds(Number(pid)) ?? 0;
+    for (const pid of pids) total[name] += cpuSeconds(Number(pid), true) ?? 0;
   }
   return total;
 }
