@@ -13,6 +13,7 @@
  */
 import { Pool } from 'pg';
 import Redis from 'ioredis';
+import { channelKeyOf } from '../../libs/domain/src/channel-keys';
 import { APPLY_COMMANDS_SCRIPT, FIELD_SEPARATOR } from '../../libs/storage/src/redis/redis-layout';
 import { OutRecord } from './traffic';
 import { ServicesCpu, servicesCpuSeconds, servicesCpuSince } from './rss';
@@ -75,7 +76,7 @@ async function createFloorTables(pool: Pool): Promise<void> {
     CREATE TABLE IF NOT EXISTS floor_messages (channel_key text, seq bigint, record text, PRIMARY KEY (channel_key, seq));
     CREATE TABLE IF NOT EXISTS floor_channels (channel_key text PRIMARY KEY, latest_seq bigint, head text) WITH (fillfactor = 70);
     CREATE TABLE IF NOT EXISTS floor_members (channel_key text, uid text, PRIMARY KEY (channel_key, uid));
-    CREATE TABLE IF NOT EXISTS floor_checkpoints (partition int PRIMARY KEY, next_offset bigint);`)
+    CREATE TABLE IF NOT EXISTS floor_checkpoints (partition int PRIMARY KEY, next_offset bigint);`);
 }
 
 function batchesByPartition(records: OutRecord[]): [number, Buffer[]][] {
@@ -90,7 +91,7 @@ function batchesByPartition(records: OutRecord[]): [number, Buffer[]][] {
   return batches;
 }
 
-async function applyFloor(pool: Pool, redis: Redis, partition: number, values: Buffer[], nextOffset: number) {
+async function applyFloor(pool: Pool, redis: Redis, partition: number, values: Buffer[], nextOffset: number): Promise<void> {
   const message = { keys: [] as string[], seqs: [] as number[], texts: [] as string[] };
   const heads = new Map<string, { seq: number; text: string }>();
   const members = { keys: [] as string[], uids: [] as string[] };
@@ -98,13 +99,19 @@ async function applyFloor(pool: Pool, redis: Redis, partition: number, values: B
   for (const value of values) {
     const text = value.toString();
     const event = JSON.parse(text) as ParsedEvent;
-    const key = `${event.channel_type}:${event.channel_id}`;
+    // A person channel is one key from both sides, as in the real store.
+    const key = channelKeyOf(event.channel_type, event.from_uid ?? '', event.channel_id);
     if (event.type === 'subscribers_added') {
-      for (const uid of event.subscribers ?? []) members.keys.push(key), members.uids.push(uid);
+      for (const uid of event.subscribers ?? []) {
+        members.keys.push(key);
+        members.uids.push(uid);
+      }
       continue;
     }
     const seq = event.message_seq ?? 0;
-    message.keys.push(key), message.seqs.push(seq), message.texts.push(text);
+    message.keys.push(key);
+    message.seqs.push(seq);
+    message.texts.push(text);
     heads.set(key, { seq, text });
     commands.push(['ZADD', `f:{${key}}:m`, String(seq), text]);
     if (event.channel_type === 1) {

@@ -139,80 +139,111 @@ async function pacedLoad(url: string, body: string, options: PacedOptions): Prom
   const { connections, seconds, serverPid, rate, warmupSeconds } = options;
   const agent = new Agent({ keepAlive: true, maxSockets: connections });
   // The first requests open the connections and warm both sides up: sent at the same pace, not counted.
-  const uncounted = Math.round(rate * warmupSeconds);
-  const total = uncounted + Math.round(rate * seconds);
-  let cpuBefore: number | null = null;
-  const latencies: number[] = [];
-  let non2xx = 0;
-  let errors = 0;
+  const run = new PacedRun({ url, body, agent, serverPid }, rate, Math.round(rate * warmupSeconds), Math.round(rate * seconds));
   try {
-    const start = performance.now();
-    let measuredFrom = start;
-    let timeouts = 0;
-    await new Promise<void>((done) => {
-      let sent = 0;
-      let settled = 0;
-      // Requests still open this long after the last one was due count as timeouts.
-      const deadline = setTimeout(() => {
-        timeouts = total - settled;
-        done();
-      }, (warmupSeconds + seconds + PACED_GRACE_SECONDS) * 1000);
-      const send = (due: number, counted: boolean) => {
-        let finished = false;
-        const finish = (outcome: 'ok' | 'non2xx' | 'error') => {
-          if (finished) return;
-          finished = true;
-          if (++settled === total) {
-            clearTimeout(deadline);
-            done();
-          }
-          if (!counted) return;
-          if (outcome === 'ok') latencies.push(performance.now() - due);
-          else if (outcome === 'non2xx') non2xx++;
-          else errors++;
-        };
-        const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-          res.on('data', () => undefined);
-          res.on('end', () => finish(res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300 ? 'ok' : 'non2xx'));
-          res.on('error', () => finish('error'));
-        });
-        req.on('error', () => finish('error'));
-        req.end(body);
-      };
-      const tick = () => {
-        const now = performance.now();
-        for (let due = start + (sent * 1000) / rate; sent < total && due <= now; due = start + (sent * 1000) / rate) {
-          if (sent === uncounted) {
-            measuredFrom = due;
-            cpuBefore = serverPid === undefined ? null : cpuSeconds(serverPid);
-          }
-          send(due, sent >= uncounted);
-          sent++;
-        }
-        if (sent < total) setTimeout(tick, Math.max(0, start + (sent * 1000) / rate - performance.now()));
-      };
-      tick();
-    });
-    const elapsed = (performance.now() - measuredFrom) / 1000;
-    latencies.sort((a, b) => a - b);
+    await run.finished((warmupSeconds + seconds + PACED_GRACE_SECONDS) * 1000);
+    const elapsed = (performance.now() - run.measuredFrom) / 1000;
+    const latencies = run.latencies.sort((a, b) => a - b);
     const at = (q: number) => (latencies.length === 0 ? 0 : round2(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]));
     return {
       connections,
       offeredRate: rate,
       seconds: elapsed,
-      requests: total - uncounted,
+      requests: run.counted,
       rps: latencies.length / elapsed,
       p50Ms: at(0.5),
       p90Ms: at(0.9),
       p99Ms: at(0.99),
       maxMs: latencies.length === 0 ? 0 : round2(latencies[latencies.length - 1]),
-      non2xx,
-      errors,
-      timeouts,
-      serverCpuMsPerRequest: perRequest(cpuMsSince(cpuBefore, serverPid), total - uncounted),
+      non2xx: run.non2xx,
+      errors: run.errors,
+      timeouts: run.timeouts,
+      serverCpuMsPerRequest: perRequest(cpuMsSince(run.cpuBefore, serverPid), run.counted),
     };
   } finally {
     agent.destroy();
+  }
+}
+
+/** One paced load: request i is due at start + i/rate; the first `uncounted` are not measured. */
+class PacedRun {
+  readonly latencies: number[] = [];
+  non2xx = 0;
+  errors = 0;
+  timeouts = 0;
+  /** when the first measured request was due */
+  measuredFrom = 0;
+  /** the server's CPU seconds then */
+  cpuBefore: number | null = null;
+  private readonly start = performance.now();
+  private readonly total: number;
+  private sent = 0;
+  private settled = 0;
+  private done: () => void = () => undefined;
+
+  constructor(
+    private readonly target: { url: string; body: string; agent: Agent; serverPid?: number },
+    private readonly rate: number,
+    private readonly uncounted: number,
+    readonly counted: number,
+  ) {
+    this.total = uncounted + counted;
+  }
+
+  /** Sends everything on schedule; resolves when every request ended, or after `deadlineMs` (the rest count as timeouts). */
+  finished(deadlineMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const deadline = setTimeout(() => {
+        this.timeouts = this.total - this.settled;
+        resolve();
+      }, deadlineMs);
+      this.done = () => {
+        clearTimeout(deadline);
+        resolve();
+      };
+      this.tick();
+    });
+  }
+
+  private dueAt(i: number): number {
+    return this.start + (i * 1000) / this.rate;
+  }
+
+  private tick(): void {
+    const now = performance.now();
+    for (; this.sent < this.total && this.dueAt(this.sent) <= now; this.sent++) {
+      const due = this.dueAt(this.sent);
+      if (this.sent === this.uncounted) {
+        this.measuredFrom = due;
+        this.cpuBefore = this.target.serverPid === undefined ? null : cpuSeconds(this.target.serverPid);
+      }
+      this.send(due, this.sent >= this.uncounted);
+    }
+    if (this.sent < this.total) setTimeout(() => this.tick(), Math.max(0, this.dueAt(this.sent) - performance.now()));
+  }
+
+  private send(due: number, counted: boolean): void {
+    const { url, body, agent } = this.target;
+    let ended = false;
+    const end = (outcome: 'ok' | 'non2xx' | 'error') => {
+      if (ended) return;
+      ended = true;
+      if (counted) this.record(outcome, due);
+      if (++this.settled === this.total) this.done();
+    };
+    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      res.on('data', () => undefined);
+      res.on('end', () => end(res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300 ? 'ok' : 'non2xx'));
+      res.on('error', () => end('error'));
+    });
+    req.on('error', () => end('error'));
+    req.end(body);
+  }
+
+  private record(outcome: 'ok' | 'non2xx' | 'error', due: number): void {
+    if (outcome === 'ok') this.latencies.push(performance.now() - due);
+    else if (outcome === 'non2xx') this.non2xx++;
+    else this.errors++;
   }
 }
 
