@@ -25,7 +25,7 @@ import { FloorResult, dropFloor, measureFloor } from './lib/floor';
 import { LoadGenerator, LoadResult } from './lib/http-load';
 import { Progress, log } from './lib/progress';
 import { Figure, gitInfo, machineInfo, printTable } from './lib/report';
-import { RssSampler } from './lib/rss';
+import { CpuPerEvent, RssSampler, cpuPerEventUs } from './lib/rss';
 import { OutRecord, Traffic, conversationRead, subscribersAdded } from './lib/traffic';
 import { summarize } from './profile-summary';
 
@@ -876,11 +876,8 @@ function roundDrain(d: DrainResult) {
 }
 
 /** µs of CPU per record in the measured process and in each service over the drain: what bounds the rate on 2 cores. */
-function cpuPerEvent(d: DrainResult): Record<'process' | 'postgres' | 'redis' | 'kafka' | 'total', number> | null {
-  if (d.cpuSeconds === null || d.servicesCpu === null) return null;
-  const us = (seconds: number) => Math.round((seconds * 1e6) / d.records);
-  const { postgres, redis, kafka } = d.servicesCpu;
-  return { process: us(d.cpuSeconds), postgres: us(postgres), redis: us(redis), kafka: us(kafka), total: us(d.cpuSeconds + postgres + redis + kafka) };
+function cpuPerEvent(d: DrainResult): CpuPerEvent | null {
+  return d.cpuSeconds === null || d.servicesCpu === null ? null : cpuPerEventUs(d.records, d.cpuSeconds, d.servicesCpu);
 }
 
 interface BatchStats {

@@ -14,11 +14,12 @@
 import { Pool } from 'pg';
 import Redis from 'ioredis';
 import { channelKeyOf } from '../../libs/domain/src/channel-keys';
-import { APPLY_COMMANDS_SCRIPT, FIELD_SEPARATOR } from '../../libs/storage/src/redis/redis-layout';
-import { OutRecord } from './traffic';
-import { ServicesCpu, servicesCpuSeconds, servicesCpuSince } from './rss';
+import { APPLY_COMMANDS_SCRIPT, FIELD_SEPARATOR, unlinkMatching } from '../../libs/storage/src/redis/redis-layout';
+import { OutRecord, partitionBatches } from './traffic';
+import { CpuPerEvent, cpuPerEventUs, measureWork } from './rss';
 
-const BATCH = 1_375;
+/** Records per batch: what the consumer's fetch sizes give on this traffic. */
+export const BATCH_RECORDS = 1_375;
 
 interface ParsedEvent {
   type: string;
@@ -33,42 +34,26 @@ export interface FloorResult {
   events: number;
   seconds: number;
   rate: number;
-  /** CPU µs per event in this process, PostgreSQL and Redis (no Kafka: the records are in memory) */
-  cpuPerEventUs: { process: number; postgres: number; redis: number; total: number };
+  /** CPU µs per event in this process and the services (Kafka only idles: the records are in memory) */
+  cpuPerEventUs: CpuPerEvent;
 }
 
 /** Applies `records` the floor way, one partition batch after another, and measures it. */
 export async function measureFloor(pool: Pool, redis: Redis, records: OutRecord[]): Promise<FloorResult> {
   await createFloorTables(pool);
-  const batches = batchesByPartition(records);
-  const serversBefore = servicesCpuSeconds();
-  const cpu = process.cpuUsage();
-  const started = performance.now();
+  // Values as the consumer receives them from Kafka: bytes.
+  const batches = partitionBatches(records, BATCH_RECORDS).map(([partition, batch]) => [partition, batch.map((r) => Buffer.from(r.value))] as const);
   let offset = 0;
-  for (const [partition, values] of batches) await applyFloor(pool, redis, partition, values, (offset += values.length));
-  const seconds = (performance.now() - started) / 1000;
-  const servers: ServicesCpu = servicesCpuSince(serversBefore);
-  const used = process.cpuUsage(cpu);
-  const events = batches.reduce((n, [, values]) => n + values.length, 0);
-  const us = (s: number) => Math.round((s * 1e6) / events);
-  const probe = (used.user + used.system) / 1e6;
-  return {
-    events,
-    seconds,
-    rate: events / seconds,
-    cpuPerEventUs: { process: us(probe), postgres: us(servers.postgres), redis: us(servers.redis), total: us(probe + servers.postgres + servers.redis) },
-  };
+  const { seconds, processSeconds, services } = await measureWork(async () => {
+    for (const [partition, batch] of batches) await applyFloor(pool, redis, partition, batch, (offset += batch.length));
+  });
+  return { events: records.length, seconds, rate: records.length / seconds, cpuPerEventUs: cpuPerEventUs(records.length, processSeconds, services) };
 }
 
 /** Drops the floor's tables and Redis keys, so later phases run as before it. */
 export async function dropFloor(pool: Pool, redis: Redis): Promise<void> {
   await pool.query('DROP TABLE IF EXISTS floor_messages, floor_channels, floor_members, floor_checkpoints');
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', 'f:*', 'COUNT', 1000);
-    if (keys.length > 0) await redis.unlink(...keys);
-    cursor = next;
-  } while (cursor !== '0');
+  await unlinkMatching(redis, 'f:*');
 }
 
 async function createFloorTables(pool: Pool): Promise<void> {
@@ -77,18 +62,6 @@ async function createFloorTables(pool: Pool): Promise<void> {
     CREATE TABLE IF NOT EXISTS floor_channels (channel_key text PRIMARY KEY, latest_seq bigint, head text) WITH (fillfactor = 70);
     CREATE TABLE IF NOT EXISTS floor_members (channel_key text, uid text, PRIMARY KEY (channel_key, uid));
     CREATE TABLE IF NOT EXISTS floor_checkpoints (partition int PRIMARY KEY, next_offset bigint);`);
-}
-
-function batchesByPartition(records: OutRecord[]): [number, Buffer[]][] {
-  const byPartition = new Map<number, Buffer[]>();
-  for (const record of records) {
-    const list = byPartition.get(record.partition) ?? [];
-    list.push(Buffer.from(record.value));
-    byPartition.set(record.partition, list);
-  }
-  const batches: [number, Buffer[]][] = [];
-  for (const [partition, values] of byPartition) for (let i = 0; i < values.length; i += BATCH) batches.push([partition, values.slice(i, i + BATCH)]);
-  return batches;
 }
 
 async function applyFloor(pool: Pool, redis: Redis, partition: number, values: Buffer[], nextOffset: number): Promise<void> {

@@ -92,16 +92,6 @@ export function cpuSeconds(pid: number, withReapedChildren = false): number | nu
 
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 
-/** CPU used by `pid` while `work` runs, next to the wall time. */
-export async function withCpu<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; wallSeconds: number; cpuSeconds: number | null }> {
-  const cpuBefore = cpuSeconds(pid);
-  const started = performance.now();
-  const result = await work();
-  const wallSeconds = (performance.now() - started) / 1000;
-  const cpuAfter = cpuSeconds(pid);
-  return { result, wallSeconds, cpuSeconds: cpuBefore === null || cpuAfter === null ? null : round(cpuAfter - cpuBefore, 2) };
-}
-
 export interface ServicesCpu {
   postgres: number;
   redis: number;
@@ -125,4 +115,24 @@ export function servicesCpuSeconds(): ServicesCpu {
 export function servicesCpuSince(before: ServicesCpu): ServicesCpu {
   const now = servicesCpuSeconds();
   return { postgres: now.postgres - before.postgres, redis: now.redis - before.redis, kafka: now.kafka - before.kafka };
+}
+
+/** Runs `work`, measuring its wall time, this process's CPU and the services' CPU over it. */
+export async function measureWork<T>(work: () => Promise<T>): Promise<{ result: T; seconds: number; processSeconds: number; services: ServicesCpu }> {
+  const servicesBefore = servicesCpuSeconds();
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  const result = await work();
+  const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpuBefore);
+  return { result, seconds, processSeconds: (used.user + used.system) / 1e6, services: servicesCpuSince(servicesBefore) };
+}
+
+export type CpuPerEvent = Record<'process' | 'postgres' | 'redis' | 'kafka' | 'total', number>;
+
+/** µs of CPU per event in the measured process and in each service. */
+export function cpuPerEventUs(events: number, processSeconds: number, services: ServicesCpu): CpuPerEvent {
+  const us = (seconds: number) => Math.round((seconds * 1e6) / events);
+  const { postgres, redis, kafka } = services;
+  return { process: us(processSeconds), postgres: us(postgres), redis: us(redis), kafka: us(kafka), total: us(processSeconds + postgres + redis + kafka) };
 }

@@ -161,3 +161,16 @@ function randomBase64(random: () => number, bytes: number): string {
   for (let i = 0; i < bytes; i++) buffer[i] = Math.floor(random() * 256);
   return buffer.toString('base64');
 }
+
+/** The records split per partition (in order) into batches of at most `size`, as a consumer would fetch them. */
+export function partitionBatches(records: OutRecord[], size: number): [number, OutRecord[]][] {
+  const byPartition = new Map<number, OutRecord[]>();
+  for (const record of records) {
+    const list = byPartition.get(record.partition) ?? [];
+    list.push(record);
+    byPartition.set(record.partition, list);
+  }
+  const batches: [number, OutRecord[]][] = [];
+  for (const [partition, list] of byPartition) for (let i = 0; i < list.length; i += size) batches.push([partition, list.slice(i, i + size)]);
+  return batches;
+}

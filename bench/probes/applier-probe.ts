@@ -7,8 +7,9 @@
 import { BatchApplier, IncomingRecord } from '@cs/ingest';
 import { ProjectionCache, ProjectionRepository, createPool, createRedis, ensureDatabase, migrate } from '@cs/storage';
 import { TestEnvironment } from '../../test/support/test-environment';
-import { servicesCpuSeconds, servicesCpuSince } from '../lib/rss';
-import { Traffic } from '../lib/traffic';
+import { BATCH_RECORDS } from '../lib/floor';
+import { cpuPerEventUs, measureWork } from '../lib/rss';
+import { Traffic, partitionBatches } from '../lib/traffic';
 
 async function main(): Promise<void> {
   const messages = Number(process.argv[2] ?? 60_000);
@@ -23,34 +24,30 @@ async function main(): Promise<void> {
   await redis.connect();
   const applier = new BatchApplier(pool, new ProjectionRepository(pool), new ProjectionCache(redis), 'probe', async () => 0);
   const traffic = new Traffic({ users: 20_000, personPairs: 20_000, groups: 2_000, regularPartitions: 3, seed: 20251125 });
-  const byPartition = new Map<number, IncomingRecord[]>();
-  for (const record of traffic.regular(messages).records) {
-    const list = byPartition.get(record.partition) ?? [];
-    list.push({ offset: String(list.length), key: Buffer.from(record.key), value: Buffer.from(record.value) });
-    byPartition.set(record.partition, list);
-  }
-  const batches: [number, IncomingRecord[]][] = [];
-  for (const [partition, records] of byPartition) for (let i = 0; i < records.length; i += 1375) batches.push([partition, records.slice(i, i + 1375)]);
+  const offsets = new Map<number, number>();
+  const batches = partitionBatches(traffic.regular(messages).records, BATCH_RECORDS).map(([partition, records]) => {
+    const first = offsets.get(partition) ?? 0;
+    offsets.set(partition, first + records.length);
+    const incoming: IncomingRecord[] = records.map((r, i) => ({ offset: String(first + i), key: Buffer.from(r.key), value: Buffer.from(r.value) }));
+    return [partition, incoming] as const;
+  });
+  // Partitions taking turns, as one consumer sees them.
   batches.sort((a, b) => Number(a[1][0].offset) - Number(b[1][0].offset));
   const concurrent = process.env.PROBE_CONCURRENT === '1';
-  const serversBefore = servicesCpuSeconds();
-  const cpu = process.cpuUsage();
-  const started = performance.now();
-  if (concurrent) {
-    await Promise.all([...byPartition.keys()].map(async (partition) => {
-      for (const [p, records] of batches) if (p === partition) await applier.apply('probe', partition, records, false);
-    }));
-  } else {
-    for (const [partition, records] of batches) await applier.apply('probe', partition, records, false);
-  }
-  const seconds = (performance.now() - started) / 1000;
-  const servers = servicesCpuSince(serversBefore);
-  const used = process.cpuUsage(cpu);
+  const { seconds, processSeconds, services } = await measureWork(async () => {
+    if (concurrent) {
+      await Promise.all([...offsets.keys()].map(async (partition) => {
+        for (const [p, records] of batches) if (p === partition) await applier.apply('probe', partition, records, false);
+      }));
+    } else {
+      for (const [partition, records] of batches) await applier.apply('probe', partition, records, false);
+    }
+  });
   const events = batches.reduce((n, [, r]) => n + r.length, 0);
+  const perEvent = cpuPerEventUs(events, processSeconds, services);
   console.log(
-    `${events} events in ${seconds.toFixed(2)} s = ${Math.round(events / seconds)}/s; probe CPU ${((used.user + used.system) / 1e6).toFixed(2)} s = ` +
-      `${Math.round((used.user + used.system) / events)} µs/event; PostgreSQL ${Math.round((servers.postgres * 1e6) / events)} µs/event, ` +
-      `Redis ${Math.round((servers.redis * 1e6) / events)} µs/event`,
+    `${events} events in ${seconds.toFixed(2)} s = ${Math.round(events / seconds)}/s; probe CPU ${processSeconds.toFixed(2)} s = ` +
+      `${perEvent.process} µs/event; PostgreSQL ${perEvent.postgres} µs/event, Redis ${perEvent.redis} µs/event`,
   );
   await pool.end();
   redis.disconnect();

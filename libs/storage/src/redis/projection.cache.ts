@@ -10,7 +10,7 @@ import {
   encodeConversation,
   encodeMessage,
 } from '../record-codec';
-import { APPLY_COMMANDS_SCRIPT, FIELD_SEPARATOR, READ_STAMP_SCRIPT, STAMP_FIELD, redisKeys } from './redis-layout';
+import { APPLY_COMMANDS_SCRIPT, FIELD_SEPARATOR, READ_STAMP_SCRIPT, STAMP_FIELD, redisKeys, unlinkMatching } from './redis-layout';
 
 /**
  * The hot read path: the projection records mirrored in Redis. Writes happen
@@ -65,7 +65,7 @@ export class ProjectionCache implements SyncReadStore {
   /** Replaces everything with the records given (the PostgreSQL truth), then marks Redis complete. */
   async rebuild(records: AsyncIterable<{ channels?: ChannelRecord[]; conversations?: ConversationRecord[]; messages?: MessageRecord[] }>, watermark: bigint): Promise<void> {
     await this.redis.del(redisKeys.complete);
-    await this.deleteAll();
+    await unlinkMatching(this.redis, redisKeys.pattern);
     for await (const page of records) {
       const script = new ScriptedCommands();
       for (const record of page.channels ?? []) channelCommand(script, { record, text: encodeChannel(record) });
@@ -74,15 +74,6 @@ export class ProjectionCache implements SyncReadStore {
       if (!script.isEmpty()) await this.runScripted(script);
     }
     await this.redis.multi().set(redisKeys.watermark, watermark.toString()).set(redisKeys.complete, '1').exec();
-  }
-
-  private async deleteAll(): Promise<void> {
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', redisKeys.pattern, 'COUNT', 1000);
-      if (keys.length > 0) await this.redis.unlink(...keys);
-      cursor = next;
-    } while (cursor !== '0');
   }
 
   /**

@@ -36,6 +36,16 @@ function hex(id: string): string {
   return Buffer.from(id, 'utf8').toString('hex');
 }
 
+/** Deletes every key matching `pattern`, a page at a time (SCAN, then UNLINK: Redis frees them in the background). */
+export async function unlinkMatching(redis: Redis, pattern: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    if (keys.length > 0) await redis.unlink(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}
+
 export function createRedis(redisUrl: string, options: RedisOptions = {}): Redis {
   const redis = new Redis(redisUrl, {
     // Fail fast while Redis is away: callers fall back to PostgreSQL or retry the batch.
