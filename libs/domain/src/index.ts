@@ -7,4 +7,6 @@ export * from './view/conversation-view';
 export * from './view/sync-request';
 export * from './view/sync-answer';
 export * from './view/render';
+export * from './view/channel-answers';
 export * from './int64';
+export * from './version-step';

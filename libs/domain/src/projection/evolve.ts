@@ -10,7 +10,7 @@ import {
 } from '../events';
 import { maxBigint } from '../int64';
 import { deliveredSeq, visibleHead } from '../view/conversation-view';
-import { renderMessageBody } from '../view/render';
+import { clientMsgNoOf, renderMessageBody } from '../view/render';
 import {
   ChannelRecord,
   ConversationRecord,
@@ -127,14 +127,15 @@ function applyMessage(state: ProjectionState, event: MessageEvent, version: bigi
   state.storedMessages.add(slot);
 
   const recipients = recipientsOf(event);
-  const head: MessageHead = { seq: event.message_seq, timestamp: event.timestamp, clientMsgNo: event.client_msg_no };
+  const clientMsgNo = clientMsgNoOf(event);
+  const head: MessageHead = { seq: event.message_seq, timestamp: event.timestamp, clientMsgNo };
   state.newMessages.push({
     channelKey,
     seq: event.message_seq,
     messageId: event.message_id,
     fromUid: event.from_uid,
     timestamp: event.timestamp,
-    clientMsgNo: event.client_msg_no,
+    clientMsgNo,
     version,
     recipients,
     body: renderMessageBody(event),

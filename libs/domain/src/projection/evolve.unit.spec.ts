@@ -53,6 +53,16 @@ const rules: Row[] = [
       b: [{ channel_id: 'a', last_msg_seq: 1, unread: 1, version: v(0), recents: seqs(1) }],
     },
   },
+  {
+    rule: 'a message without client_msg_no answers with its message id there, in the conversation and in recents',
+    given: [P('a', 'b', 1, { client_msg_no: '', message_id: 9_223_372_036_854_775_807n }), joined('g', ['a']), G('g', 'b', 4, { client_msg_no: '', message_id: 42n })],
+    then: {
+      a: [
+        { channel_id: 'g', last_client_msg_no: '42', recents: [{ client_msg_no: '42', message_idstr: '42' }] },
+        { channel_id: 'b', last_client_msg_no: '9223372036854775807', recents: [{ client_msg_no: '9223372036854775807' }] },
+      ],
+    },
+  },
   // --- duplicates and order ---
   {
     rule: "a second event with a channel's existing seq is ignored: the first wins, no version change",

@@ -55,6 +55,7 @@ export function syncQuery(uid: string, options: SyncOptions = {}): SyncQuery {
     excludeChannelTypes: new Set(),
     page: 0,
     pageSize: DEFAULT_PAGE_SIZE,
+    includeDeleted: false,
     ...options,
   };
 }

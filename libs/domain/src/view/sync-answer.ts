@@ -25,21 +25,27 @@ export function selectConversations(views: readonly ConversationView[], query: S
   return selected.slice(start, start + query.pageSize);
 }
 
+/**
+ * With `version` > 0 a conversation changed after it comes back even when the
+ * client already has its latest message: the change may be a read or an
+ * unread count the client (which lists every conversation it holds) must learn.
+ */
 function selectOne(view: ConversationView, query: SyncQuery): SelectedConversation | null {
   const { channelId, channelType } = view.conversation;
-  if (query.version > 0n && view.version <= query.version) return null;
+  const incremental = query.version > 0n;
+  if (incremental && view.version <= query.version) return null;
   const clientSeq = query.lastMsgSeqs.get(lastMsgSeqKey(channelId, channelType));
   if (query.excludeChannelTypes.has(channelType) && clientSeq === undefined) return null;
   if (view.head === null) {
-    const tombstone = view.cleared && query.version > 0n && !query.onlyUnread;
+    const tombstone = view.cleared && incremental && query.includeDeleted && !query.onlyUnread;
     return tombstone ? { view, tombstone, recentsAfterSeq: 0 } : null;
   }
-  if (clientSeq !== undefined && clientSeq >= view.lastMsgSeq) return null;
+  if (!incremental && clientSeq !== undefined && clientSeq >= view.lastMsgSeq) return null;
   if (query.onlyUnread && view.unread === 0) return null;
   return { view, tombstone: false, recentsAfterSeq: Math.max(view.conversation.floor, clientSeq ?? 0) };
 }
 
-function byTimestampThenVersionDescending(a: SelectedConversation, b: SelectedConversation): number {
+export function byTimestampThenVersionDescending(a: SelectedConversation, b: SelectedConversation): number {
   const timestampOrder = (b.view.head?.timestamp ?? -1) - (a.view.head?.timestamp ?? -1);
   if (timestampOrder !== 0) return timestampOrder;
   return b.view.version > a.view.version ? 1 : b.view.version < a.view.version ? -1 : 0;

@@ -1,5 +1,5 @@
 import { PERSON_CHANNEL } from '../events';
-import { deleted, groupMessage as G, GROUP, joined, personMessage as P, read, removed } from '../testing/events';
+import { deleted, groupMessage as G, GROUP, joined, personMessage as P, read, removed, unreadSet } from '../testing/events';
 import { GivenEvent, SyncOptions, given, versionAt as v } from '../testing/given-when-then';
 import { pickRecents } from './sync-answer';
 import { lastMsgSeqKey } from './sync-request';
@@ -40,11 +40,11 @@ const filters: Row[] = [
   { filter: 'version below every version returns all', given: twoConversations, query: { version: v(0) - 1n }, then: ids('b', 'a') },
   // --- tombstones ---
   { filter: 'a deleted conversation is not in a full sync', given: aDeleted, query: {}, then: ids('b') },
-  { filter: 'a deletion after V is a tombstone, placed last', given: aDeleted, query: { version: v(0) }, then: [{ channel_id: 'b', version: v(1) }, { channel_id: 'a', deleted: 1, version: v(2) }] },
-  { filter: 'a deletion at or before V is not reported', given: aDeleted, query: { version: v(2) }, then: [] },
-  { filter: 'a tombstone ignores last_msg_seqs', given: aDeleted, query: { version: v(1), lastMsgSeqs: lastSeqs(['a', PERSON_CHANNEL, 9]) }, then: [{ channel_id: 'a', deleted: 1 }] },
-  { filter: 'a tombstone is left out by exclude_channel_types', given: aDeleted, query: { version: v(1), excludeChannelTypes: new Set([PERSON_CHANNEL]) }, then: [] },
-  { filter: 'a tombstone is left out by only_unread (it has no unread)', given: aDeleted, query: { version: v(1), onlyUnread: true }, then: [] },
+  { filter: 'a deletion after V is a tombstone, placed last', given: aDeleted, query: { version: v(0), includeDeleted: true }, then: [{ channel_id: 'b', version: v(1) }, { channel_id: 'a', deleted: 1, version: v(2) }] },
+  { filter: 'a deletion at or before V is not reported', given: aDeleted, query: { version: v(2), includeDeleted: true }, then: [] },
+  { filter: 'a tombstone ignores last_msg_seqs', given: aDeleted, query: { version: v(1), includeDeleted: true, lastMsgSeqs: lastSeqs(['a', PERSON_CHANNEL, 9]) }, then: [{ channel_id: 'a', deleted: 1 }] },
+  { filter: 'a tombstone is left out by exclude_channel_types', given: aDeleted, query: { version: v(1), includeDeleted: true, excludeChannelTypes: new Set([PERSON_CHANNEL]) }, then: [] },
+  { filter: 'a tombstone is left out by only_unread (it has no unread)', given: aDeleted, query: { version: v(1), includeDeleted: true, onlyUnread: true }, then: [] },
   {
     filter: 'after delete and a new message, an incremental sync gets the conversation back with only the new message',
     given: [...aDeleted, P('a', 'u', 2)],
@@ -54,8 +54,16 @@ const filters: Row[] = [
   {
     filter: 'a re-join that hides history is a tombstone',
     given: [joined('g', ['u', 'x']), G('g', 'x', 1), removed('g', ['u']), G('g', 'x', 2), joined('g', ['u'])],
-    query: { version: v(3) },
+    query: { version: v(3), includeDeleted: true },
     then: [{ channel_id: 'g', channel_type: GROUP, deleted: 1, version: v(4) }],
+  },
+  { filter: 'without include_deleted a deletion after V is not reported at all', given: aDeleted, query: { version: v(0) }, then: [{ channel_id: 'b', version: v(1) }] },
+  { filter: 'without include_deleted every entry is a whole conversation', given: aDeleted, query: { version: v(1) }, then: [] },
+  {
+    filter: 'without include_deleted a re-join that hides history is not reported',
+    given: [joined('g', ['u', 'x']), G('g', 'x', 1), removed('g', ['u']), G('g', 'x', 2), joined('g', ['u'])],
+    query: { version: v(3) },
+    then: [],
   },
   // --- last_msg_seqs ---
   { filter: 'last_msg_seqs S = last_msg_seq leaves the conversation out', given: threeMessagesFromA, query: { lastMsgSeqs: lastSeqs(['a', 1, 3]) }, then: ids('b') },
@@ -64,6 +72,9 @@ const filters: Row[] = [
   { filter: 'last_msg_seqs S = 0: all recents', given: threeMessagesFromA, query: { lastMsgSeqs: lastSeqs(['a', 1, 0]) }, then: [{ channel_id: 'a', recents: seqs(3, 2, 1) }, ids('b')[0]] },
   { filter: 'last_msg_seqs of another channel type does not apply', given: threeMessagesFromA, query: { lastMsgSeqs: lastSeqs(['a', GROUP, 3]) }, then: ids('a', 'b') },
   { filter: 'recents never go below the floor, whatever S', given: [...threeMessagesFromA, deleted('u', 'a', 1), P('a', 'u', 4)], query: { lastMsgSeqs: lastSeqs(['a', 1, 1]) }, then: [{ channel_id: 'a', recents: seqs(4) }, ids('b')[0]] },
+  { filter: 'version > 0: a read after V comes back although last_msg_seqs says the client has the latest message, with no recents', given: [...threeMessagesFromA, read('u', 'a', 1, 2)], query: { version: v(3), lastMsgSeqs: lastSeqs(['a', 1, 3]) }, then: [{ channel_id: 'a', unread: 1, readed_to_msg_seq: 2, version: v(4), recents: [] }] },
+  { filter: 'version > 0: an unread set after V comes back with recents only above the client seq', given: [...threeMessagesFromA, read('u', 'a', 1), unreadSet('u', 'a', 1, 2)], query: { version: v(4), lastMsgSeqs: lastSeqs(['a', 1, 2]) }, then: [{ channel_id: 'a', unread: 2, recents: seqs(3) }] },
+  { filter: 'version > 0: a conversation at or below V stays out whatever last_msg_seqs says', given: threeMessagesFromA, query: { version: v(3), lastMsgSeqs: lastSeqs(['a', 1, 0]) }, then: [] },
   // --- only_unread ---
   { filter: 'only_unread keeps only unread > 0', given: [P('a', 'u', 1), P('u', 'b', 1)], query: { onlyUnread: true }, then: [{ channel_id: 'a', unread: 1 }] },
   { filter: 'only_unread after read returns nothing', given: [P('a', 'u', 1), read('u', 'a', 1)], query: { onlyUnread: true }, then: [] },
@@ -99,7 +110,7 @@ describe('sync answer: filters, ordering and paging', () => {
   });
 
   it('a tombstone holds exactly channel_id, channel_type, version and deleted', () => {
-    expect(given(aDeleted).sync('u', { version: v(1) })).toEqual([{ channel_id: 'a', channel_type: PERSON_CHANNEL, version: v(2), deleted: 1 }]);
+    expect(given(aDeleted).sync('u', { version: v(1), includeDeleted: true })).toEqual([{ channel_id: 'a', channel_type: PERSON_CHANNEL, version: v(2), deleted: 1 }]);
   });
 });
 
