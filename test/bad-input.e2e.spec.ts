@@ -59,16 +59,12 @@ describe('bad input (e2e)', () => {
     ['exclude_channel_types ["2"]', { uid: 'u', exclude_channel_types: ['2'] }, 'exclude_channel_types'],
     ['page -1', { uid: 'u', page: -1 }, 'page'],
     ['page 1.5', { uid: 'u', page: 1.5 }, 'page'],
-    ['page_size 0', { uid: 'u', page: 1, page_size: 0 }, 'page_size'],
-    ['page_size 501', { uid: 'u', page: 1, page_size: 501 }, 'page_size'],
+    ['page_size -1', { uid: 'u', page: 1, page_size: -1 }, 'page_size'],
+    ['page_size 1.5', { uid: 'u', page: 1, page_size: 1.5 }, 'page_size'],
+    ['page_size "10"', { uid: 'u', page: 1, page_size: '10' }, 'page_size'],
+    ['include_deleted 2', { uid: 'u', include_deleted: 2 }, 'include_deleted'],
+    ['include_deleted true', { uid: 'u', include_deleted: true }, 'include_deleted'],
     ['last_msg_seqs a number', { uid: 'u', last_msg_seqs: 5 }, 'last_msg_seqs'],
-    ['last_msg_seqs entry "a:1"', { uid: 'u', last_msg_seqs: 'a:1' }, 'last_msg_seqs'],
-    ['last_msg_seqs entry "a:x:1"', { uid: 'u', last_msg_seqs: 'a:x:1' }, 'last_msg_seqs'],
-    ['last_msg_seqs entry ":1:1"', { uid: 'u', last_msg_seqs: ':1:1' }, 'last_msg_seqs'],
-    ['last_msg_seqs entry "a:1:-1"', { uid: 'u', last_msg_seqs: 'a:1:-1' }, 'last_msg_seqs'],
-    ['last_msg_seqs entry "a:1:1.5"', { uid: 'u', last_msg_seqs: 'a:1:1.5' }, 'last_msg_seqs'],
-    ['last_msg_seqs entry "a:0:1"', { uid: 'u', last_msg_seqs: 'a:0:1' }, 'last_msg_seqs'],
-    ['last_msg_seqs second entry bad', { uid: 'u', last_msg_seqs: 'a:1:1|b:2:' }, 'last_msg_seqs'],
     // A "__proto__" member must not switch validation off.
     ['a "__proto__" member and uid 5', '{"__proto__":{},"uid":5}', 'uid'],
     ['a "__proto__" member and version -5', '{"__proto__":{},"uid":"u","version":-5}', 'version'],
@@ -90,6 +86,94 @@ describe('bad input (e2e)', () => {
       body: [],
     });
     expect(await service.post(sync, { uid: '字'.repeat(128), version: 9_223_372_036_854_775_807n, page: 1, page_size: 1 })).toMatchObject({ status: 200, body: [] });
+  });
+
+  /** What WuKongIM accepts, and real clients send, is answered 200 (a 400 the client cannot fix would stop its sync for good). */
+  const lenientSyncRequests: [string, unknown][] = [
+    ['page_size 0 (the default)', { uid: 'u', page: 1, page_size: 0 }],
+    ['page_size 501 (means 500)', { uid: 'u', page: 1, page_size: 501 }],
+    ['last_msg_seqs entry "a:1"', { uid: 'u', last_msg_seqs: 'a:1' }],
+    ['last_msg_seqs entry "a:x:1"', { uid: 'u', last_msg_seqs: 'a:x:1' }],
+    ['last_msg_seqs entry ":1:1"', { uid: 'u', last_msg_seqs: ':1:1' }],
+    ['last_msg_seqs entry "a:1:-1"', { uid: 'u', last_msg_seqs: 'a:1:-1' }],
+    ['last_msg_seqs entry "a:1:1.5"', { uid: 'u', last_msg_seqs: 'a:1:1.5' }],
+    ['last_msg_seqs entry "a:0:1"', { uid: 'u', last_msg_seqs: 'a:0:1' }],
+    ['last_msg_seqs second entry unreadable', { uid: 'u', last_msg_seqs: 'a:1:1|b:2:' }],
+    ['last_msg_seqs with a signed-byte channel type', { uid: 'u', last_msg_seqs: 'team:-56:3' }],
+    ['version not a multiple of 1024', { uid: 'u', version: '1795641817742084857' }],
+  ];
+
+  it.each(lenientSyncRequests)('POST /conversation/sync with %s: 200', async (_what, body) => {
+    expect(await service.post(sync, body)).toMatchObject({ status: 200, body: [] });
+  });
+
+  it('counts the skipped last_msg_seqs entries in conversation_sync_last_msg_seqs_skipped_total', async () => {
+    const skipped = async () => {
+      const text = await (await fetch(`${service.api.url}/metrics`)).text();
+      return Number(/^conversation_sync_last_msg_seqs_skipped_total(?:\{[^}]*\})? (\d+)$/m.exec(text)?.[1]);
+    };
+    const before = await skipped();
+    expect((await service.post(sync, { uid: 'u', last_msg_seqs: 'a:1:1|b:x:2|c:1:|d:1:4' })).status).toBe(200);
+    expect((await skipped()) - before).toBe(2);
+  });
+
+  it.each([
+    ['without a Content-Type', undefined],
+    ['as text/plain', 'text/plain'],
+    ['as a form', 'application/x-www-form-urlencoded'],
+    ['as multipart', 'multipart/form-data; boundary=x'],
+    ['as application/octet-stream', 'application/octet-stream'],
+  ])('reads a JSON body sent %s, as WuKongIM does', async (_what, contentType) => {
+    const response = await fetch(`${service.api.url}${sync}`, {
+      method: 'POST',
+      headers: contentType === undefined ? {} : { 'content-type': contentType },
+      body: new TextEncoder().encode('{"uid":"ct-u","page_size":501,"version":"9223372036854775807"}'),
+    });
+    expect({ status: response.status, body: await response.text() }).toEqual({ status: 200, body: '[]' });
+    const bad = await fetch(`${service.api.url}${sync}`, { method: 'POST', headers: contentType === undefined ? {} : { 'content-type': contentType }, body: new TextEncoder().encode('uid=u') });
+    expect({ status: bad.status, body: await bad.json() }).toEqual({ status: 400, body: { msg: expect.stringMatching(/^body: /), status: 400 } });
+  });
+
+  const channel = { channel_id: 'c', channel_type: 1 };
+  /** [path, what, body, the field the message must name] */
+  const badChannelRequests: [string, string, unknown, string][] = [
+    ['channels', 'body not JSON', '{"uid"', 'body'],
+    ['channels', 'missing uid', {}, 'uid'],
+    ['channels', 'uid of 129 characters', { uid: tooLong }, 'uid'],
+    ['syncByChannels', 'body an array', [{ uid: 'u' }], 'body'],
+    ['syncByChannels', 'missing uid', { channels: [channel] }, 'uid'],
+    ['syncByChannels', 'missing channels', { uid: 'u' }, 'channels'],
+    ['syncByChannels', 'channels an object', { uid: 'u', channels: channel }, 'channels'],
+    ['syncByChannels', 'a channel not an object', { uid: 'u', channels: [channel, 'c'] }, 'channels[1]'],
+    ['syncByChannels', 'a channel without channel_id', { uid: 'u', channels: [{ channel_type: 1 }] }, 'channels[0].channel_id'],
+    ['syncByChannels', 'channel_id of 129 characters', { uid: 'u', channels: [{ ...channel, channel_id: tooLong }] }, 'channels[0].channel_id'],
+    ['syncByChannels', 'channel_type 0', { uid: 'u', channels: [{ ...channel, channel_type: 0 }] }, 'channels[0].channel_type'],
+    ['syncByChannels', 'channel_type "1"', { uid: 'u', channels: [{ ...channel, channel_type: '1' }] }, 'channels[0].channel_type'],
+    ['syncByChannels', 'msg_count -1', { uid: 'u', channels: [channel], msg_count: -1 }, 'msg_count'],
+    ['syncByChannels', 'too many channels', { uid: 'u', channels: Array.from({ length: 5001 }, () => channel) }, 'channels'],
+    ['syncMessages', 'missing uid', { channels: [channel] }, 'uid'],
+    ['syncMessages', 'missing channels', { uid: 'u' }, 'channels'],
+    ['syncMessages', 'last_msg_seq -1', { uid: 'u', channels: [{ ...channel, last_msg_seq: -1 }] }, 'channels[0].last_msg_seq'],
+    ['syncMessages', 'last_msg_seq 1.5', { uid: 'u', channels: [channel, { ...channel, last_msg_seq: 1.5 }] }, 'channels[1].last_msg_seq'],
+    ['syncMessages', 'msg_count 1.5', { uid: 'u', channels: [channel], msg_count: 1.5 }, 'msg_count'],
+    ['syncMessages', 'order_by_last 2', { uid: 'u', channels: [channel], order_by_last: 2 }, 'order_by_last'],
+    ['syncMessages', 'a "__proto__" member and no uid', '{"__proto__":{},"channels":[]}', 'uid'],
+  ];
+
+  it.each(badChannelRequests)('POST /conversation/%s with %s: 400 naming the field', async (path, _what, body, field) => {
+    const response = await service.post(`/conversation/${path}`, body);
+    expect(response.status).toBe(400);
+    expect(response.body).toEqual({ msg: expect.stringContaining(field), status: 400 });
+    expect(response.body.msg).toMatch(namesFirst(field));
+  });
+
+  it('answers good requests to the three conversation endpoints', async () => {
+    expect(await service.post('/conversation/channels', { uid: 'u' })).toMatchObject({ status: 200, body: [] });
+    expect(await service.post('/conversation/syncByChannels', { uid: 'u', channels: [channel], msg_count: 0 })).toMatchObject({ status: 200, body: [] });
+    expect(await service.post('/conversation/syncMessages', { uid: 'u', channels: [channel, { ...channel, last_msg_seq: 9 }], msg_count: 500, order_by_last: 1 })).toMatchObject({
+      status: 200,
+      body: [{ channel_id: 'c', channel_type: 1, messages: [], user_last_msg_seq: 0 }],
+    });
   });
 
   it('answers a body over 1 MiB with 413', async () => {
@@ -145,8 +229,12 @@ describe('bad input (e2e)', () => {
         () => randomText(Math.floor(random() * 200)),
         () => (depth > 2 ? [] : Array.from({ length: Math.floor(random() * 4) }, () => randomValue(depth + 1))),
         () => (depth > 2 ? {} : randomObject(depth + 1)),
+        () => (depth > 2 ? [] : Array.from({ length: Math.floor(random() * 4) }, () => ({ channel_id: 'fuzz', channel_type: 1, ...randomObject(depth + 1) }))),
       ])();
-    const FIELDS = ['uid', 'version', 'last_msg_seqs', 'msg_count', 'only_unread', 'exclude_channel_types', 'page', 'page_size', 'channel_id', 'channel_type', 'unread', 'message_seq', '__proto__', 'constructor'];
+    const FIELDS = [
+      'uid', 'version', 'last_msg_seqs', 'msg_count', 'only_unread', 'exclude_channel_types', 'page', 'page_size', 'include_deleted',
+      'channel_id', 'channel_type', 'unread', 'message_seq', 'channels', 'last_msg_seq', 'order_by_last', '__proto__', 'constructor',
+    ];
     const randomObject = (depth: number) => Object.fromEntries(Array.from({ length: Math.floor(random() * 6) }, () => [pick(FIELDS), randomValue(depth)]));
     const randomBody = (): string =>
       pick<() => string>([
@@ -158,7 +246,10 @@ describe('bad input (e2e)', () => {
       ])();
 
     it(`never answers 5xx to 300 random bodies on any endpoint (seed ${SEED})`, async () => {
-      const paths = ['/conversation/sync', '/conversations/clearUnread', '/conversations/setUnread', '/conversations/delete'];
+      const paths = [
+        '/conversation/sync', '/conversation/channels', '/conversation/syncByChannels', '/conversation/syncMessages',
+        '/conversations/clearUnread', '/conversations/setUnread', '/conversations/delete',
+      ];
       const failures: string[] = [];
       for (let i = 0; i < 300; i++) {
         const path = pick(paths);
@@ -331,5 +422,5 @@ describe('bad input (e2e)', () => {
 
 /** The message starts with the field's name (not merely a longer name sharing its prefix, like page_size for page). */
 function namesFirst(field: string): RegExp {
-  return new RegExp(`^${field}[:.\\[ ]`);
+  return new RegExp(`^${field.replace(/[[\].]/g, '\\$&')}[:.\\[ ]`);
 }

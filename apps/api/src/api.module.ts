@@ -7,11 +7,14 @@ import { ConversationsController } from './conversations/conversations.controlle
 import { ErrorFilter } from './http/error.filter';
 import { API_TOKEN } from './http/token.guard';
 import { API_USER_HEADER } from './http/user-header.guard';
+import { ConversationChannelsController } from './sync/conversation-channels.controller';
+import { ConversationChannelsService } from './sync/conversation-channels.service';
 import { SyncController } from './sync/sync.controller';
 import { SyncService } from './sync/sync.service';
 
 export interface ApiDependencies {
   sync: SyncService;
+  channels: ConversationChannelsService;
   commands: CommandPublisher;
   apiToken: string | null;
   userHeader: string | null;
@@ -27,9 +30,10 @@ export class ApiModule {
     return {
       module: ApiModule,
       imports: [ObservabilityModule.register(deps.registry, deps.readinessChecks)],
-      controllers: [SyncController, ConversationsController],
+      controllers: [SyncController, ConversationChannelsController, ConversationsController],
       providers: [
         { provide: SyncService, useValue: deps.sync },
+        { provide: ConversationChannelsService, useValue: deps.channels },
         { provide: CommandPublisher, useValue: deps.commands },
         { provide: API_TOKEN, useValue: deps.apiToken },
         { provide: API_USER_HEADER, useValue: deps.userHeader },

@@ -20,7 +20,10 @@ import { CommandPublisher } from './conversations/command.publisher';
 import { MAX_BODY_BYTES, useExactJsonBodies } from './http/exact-json-body';
 import { observeRequests } from './http/request-observer';
 import { publishApiDocs } from './http/api-docs';
+import { ConversationChannelsService } from './sync/conversation-channels.service';
+import { ProjectionReader } from './sync/projection-reader';
 import { SyncService } from './sync/sync.service';
+import { Counter } from 'prom-client';
 
 /** Composition root: starts everything in order; on SIGTERM stops accepting, drains, exits 0. */
 async function main(): Promise<void> {
@@ -36,7 +39,6 @@ async function main(): Promise<void> {
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
 
-  const sync = new SyncService(new ProjectionCache(redis), new ProjectionRepository(pool), log);
   const commands = new CommandPublisher(producer, new CheckpointRepository(pool), {
     topic: config.kafkaTopic,
     groupId: config.kafkaGroupId,
@@ -47,13 +49,22 @@ async function main(): Promise<void> {
   const adapter = new FastifyAdapter({ bodyLimit: MAX_BODY_BYTES, forceCloseConnections: 'idle', return503OnClosing: false });
   useExactJsonBodies(adapter.getInstance());
   const registry = createMetricsRegistry('api');
+  const cache = new ProjectionCache(redis);
+  const reader = new ProjectionReader(cache, new ProjectionRepository(pool), log);
+  const skippedLastMsgSeqs = new Counter({
+    name: 'conversation_sync_last_msg_seqs_skipped_total',
+    help: 'last_msg_seqs entries skipped because they could not be read',
+    registers: [registry],
+  });
+  const sync = new SyncService(cache, reader, skippedLastMsgSeqs, log);
+  const channels = new ConversationChannelsService(reader);
   observeRequests(adapter.getInstance(), registry, log);
   const readinessChecks = [
     { name: 'postgres', check: postgresAnswers(pool) },
     { name: 'redis', check: redisAnswers(redis) },
   ];
   const app = await NestFactory.create<NestFastifyApplication>(
-    ApiModule.register({ sync, commands, apiToken: config.apiToken, userHeader: config.apiUserHeader, log, registry, readinessChecks }),
+    ApiModule.register({ sync, channels, commands, apiToken: config.apiToken, userHeader: config.apiUserHeader, log, registry, readinessChecks }),
     adapter,
     { logger: false, bodyParser: false, abortOnError: false },
   );

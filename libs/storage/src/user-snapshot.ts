@@ -14,11 +14,13 @@ export interface RecentsRequest {
   afterSeq: number;
   uptoSeq: number;
   count: number;
+  /** The oldest `count` above afterSeq, oldest first (default: the newest, newest first). */
+  oldestFirst?: boolean;
 }
 
 export interface SyncRead {
   snapshot: UserSnapshot;
-  /** Per recents request: its visible messages, newest first, at most `count`. */
+  /** Per recents request: its visible messages in the order asked, at most `count`. */
   recents: MessageRecord[][];
 }
 

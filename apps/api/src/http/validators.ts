@@ -24,7 +24,7 @@ export function IsIntIn(min: number, max: number, options?: ValidationOptions): 
     {
       name: 'isIntIn',
       validator: {
-        validate: (value) => typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max,
+        validate: (value) => isIntIn(value, min, max),
         defaultMessage: buildMessage((each) => `$property: ${each}must be an integer in ${min}..${max}`, options),
       },
     },
@@ -75,4 +75,38 @@ export function IsListOfAtMost(maxItems: number, options?: ValidationOptions): P
     },
     options,
   );
+}
+
+/**
+ * An array of at most `maxItems` channels `{channel_id, channel_type}` (and,
+ * `withSeq`, an optional `last_msg_seq`); the message names the first bad item's field.
+ */
+export function IsChannelList(maxItems: number, withSeq: boolean, options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isChannelList',
+      validator: {
+        validate: (value) => channelListProblem(value, maxItems, withSeq) === null,
+        defaultMessage: (args) => `${args?.property}${channelListProblem(args?.value, maxItems, withSeq)}`,
+      },
+    },
+    options,
+  );
+}
+
+function channelListProblem(value: unknown, maxItems: number, withSeq: boolean): string | null {
+  if (!Array.isArray(value) || value.length > maxItems) return `: must be an array of at most ${maxItems} channels`;
+  for (let i = 0; i < value.length; i++) {
+    const item: unknown = value[i];
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) return `[${i}]: must be an object {channel_id, channel_type}`;
+    const { channel_id, channel_type, last_msg_seq } = item as Record<string, unknown>;
+    if (!isValidId(channel_id)) return `[${i}].channel_id: must be a non-empty string of at most ${MAX_ID_LENGTH} characters, without NUL or unpaired surrogates`;
+    if (!isIntIn(channel_type, 1, 255)) return `[${i}].channel_type: must be an integer in 1..255`;
+    if (withSeq && last_msg_seq !== undefined && !isIntIn(last_msg_seq, 0, MAX_SEQ)) return `[${i}].last_msg_seq: must be an integer in 0..${MAX_SEQ}`;
+  }
+  return null;
+}
+
+function isIntIn(value: unknown, min: number, max: number): boolean {
+  return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
 }

@@ -12,7 +12,7 @@ export class RecentMessageDoc {
   @ApiProperty({ type: 'integer', format: 'int64', example: 9223372036854775807, description: INT64_RULE }) message_id!: number;
   @ApiProperty({ example: '9223372036854775807' }) message_idstr!: string;
   @ApiProperty({ example: 42 }) message_seq!: number;
-  @ApiProperty({ example: 'c-42' }) client_msg_no!: string;
+  @ApiProperty({ example: 'c-42', description: 'never empty: the message id when the producer gave none' }) client_msg_no!: string;
   @ApiProperty({ example: 'alice' }) from_uid!: string;
   @ApiProperty({ example: 'alice', description: 'the channel as the requesting user sees it' }) channel_id!: string;
   @ApiProperty({ example: 1 }) channel_type!: number;
@@ -36,6 +36,16 @@ export class SyncConversationDoc {
   @ApiProperty({ type: 'integer', format: 'int64', example: 1795641817742084857, description: `nanosecond version, the sync cursor. ${INT64_RULE}` })
   version!: number;
   @ApiPropertyOptional({ type: [RecentMessageDoc], description: 'visible messages, newest first, at most msg_count' }) recents?: RecentMessageDoc[];
-  @ApiPropertyOptional({ enum: [1], description: 'only in incremental answers: deleted since the given version; the entry then has only channel_id, channel_type, version' })
+  @ApiPropertyOptional({ enum: [1], description: 'only in incremental answers with include_deleted: 1: deleted since the given version; the entry then has only channel_id, channel_type, version' })
   deleted?: number;
+}
+
+export class ListedChannelDoc {
+  @ApiProperty({ example: 'alice', description: 'the channel as the requesting user sees it' }) channel_id!: string;
+  @ApiProperty({ example: 1 }) channel_type!: number;
+}
+
+export class ChannelMessagesDoc extends ListedChannelDoc {
+  @ApiProperty({ type: [RecentMessageDoc], description: 'visible messages: order_by_last 1 newest first, else oldest first; at most msg_count' }) messages!: RecentMessageDoc[];
+  @ApiProperty({ example: 41, description: 'the highest seq the user sent in the channel that they still see (0 if none)' }) user_last_msg_seq!: number;
 }

@@ -15,14 +15,19 @@ export class SyncRequestDto {
     format: 'int64',
     example: 1795641817742084857,
     default: 0,
-    description: '0 = full sync; otherwise only conversations with a greater version. Bare integer of any size (parsed exactly) or decimal string.',
+    description:
+      '0 = full sync; otherwise only conversations with a greater version. Bare integer of any size (parsed exactly) or decimal string; ' +
+      'read as the nearest multiple of 1024 (every version handed out is one), so a value a JavaScript client rounded through a double still means the version it saw.',
   })
   @IsOptional()
   @IsVersion()
   version?: number | bigint | string;
 
   /** `channelID:channelType:seq|…` */
-  @ApiPropertyOptional({ example: 'alice:1:40|team:42:2:9', description: 'entries split at their last two colons' })
+  @ApiPropertyOptional({
+    example: 'alice:1:40|team:42:2:9',
+    description: 'entries split at their last two colons; an unreadable entry is skipped; a negative channel type is read as a signed byte (-56 = 200)',
+  })
   @IsOptional()
   @IsTextOfAtMost(512 * 1024)
   last_msg_seqs?: string;
@@ -48,8 +53,17 @@ export class SyncRequestDto {
   @IsIntIn(0, Number.MAX_SAFE_INTEGER)
   page?: number;
 
-  @ApiPropertyOptional({ example: 100, default: 100, minimum: 1, maximum: MAX_PAGE_SIZE })
+  @ApiPropertyOptional({ example: 100, default: 100, minimum: 0, description: `0 = the default (100); above ${MAX_PAGE_SIZE} means ${MAX_PAGE_SIZE}` })
   @IsOptional()
-  @IsIntIn(1, MAX_PAGE_SIZE)
+  @IsIntIn(0, Number.MAX_SAFE_INTEGER)
   page_size?: number;
+
+  @ApiPropertyOptional({
+    enum: [0, 1],
+    default: 0,
+    description: '1 = incremental answers report conversations deleted since `version` as {channel_id, channel_type, version, deleted: 1}; 0 = they simply stop appearing',
+  })
+  @IsOptional()
+  @IsIn([0, 1], { message: 'include_deleted: must be 0 or 1' })
+  include_deleted?: 0 | 1;
 }

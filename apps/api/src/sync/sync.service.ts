@@ -1,18 +1,19 @@
 import {
-  DEFAULT_PAGE_SIZE,
   MAX_MSG_COUNT,
   SelectedConversation,
   SyncQuery,
+  effectivePageSize,
   parseLastMsgSeqs,
   renderSyncAnswer,
   selectConversations,
   toInt64,
-  viewConversation,
+  versionFromClient,
 } from '@cs/domain';
 import { Logger } from '@cs/observability';
-import { ProjectionCache, ProjectionRepository, RecentsRequest, SyncRead, UserSnapshot } from '@cs/storage';
-import { BadRequest, ServiceUnavailable } from '../http/errors';
+import { ProjectionCache, RecentsRequest, UserSnapshot } from '@cs/storage';
+import { Counter } from 'prom-client';
 import { AnswerCache } from './answer-cache';
+import { ProjectionReader, recentsOf, viewsOf } from './projection-reader';
 import { SyncRequestDto } from './sync-request.dto';
 
 /** Answers a sync from Redis when it can answer consistently, from PostgreSQL otherwise. */
@@ -21,7 +22,8 @@ export class SyncService {
 
   constructor(
     private readonly cache: ProjectionCache,
-    private readonly database: ProjectionRepository,
+    private readonly reader: ProjectionReader,
+    private readonly skippedLastMsgSeqs: Counter,
     private readonly log: Logger,
     answerCacheBytes = 64 * 1024 * 1024,
   ) {
@@ -34,7 +36,7 @@ export class SyncService {
    * is `[]`, and an answer already rendered under that stamp is served again.
    */
   async sync(request: SyncRequestDto): Promise<Buffer> {
-    const query = toQuery(request);
+    const query = this.toQuery(request);
     const stamped = await this.cache.readStamp(query.uid).catch(() => null);
     const stamp = stamped !== null && stamped.stamp <= stamped.watermark ? stamped.stamp : null;
     if (stamp !== null && query.version > 0n && stamp <= query.version) return NOTHING_NEW;
@@ -49,21 +51,11 @@ export class SyncService {
   private async render(query: SyncQuery): Promise<{ body: Buffer; fromCache: boolean }> {
     let selected: SelectedConversation[] = [];
     const planRecents = (snapshot: UserSnapshot): RecentsRequest[] => {
-      selected = selectConversations(
-        snapshot.conversations.map((c) => viewConversation(c, snapshot.channels.get(c.channelKey))),
-        query,
-      );
+      selected = selectConversations(viewsOf(snapshot), query);
       if (query.msgCount === 0) return [];
-      return selected
-        .filter((entry) => !entry.tombstone)
-        .map((entry) => ({
-          conversation: entry.view.conversation,
-          afterSeq: entry.recentsAfterSeq,
-          uptoSeq: entry.view.lastMsgSeq,
-          count: query.msgCount,
-        }));
+      return selected.filter((entry) => !entry.tombstone).map((entry) => recentsOf(entry, query.msgCount));
     };
-    const { read, fromCache } = await this.read(query.uid, planRecents);
+    const { read, fromCache } = await this.reader.read(query.uid, planRecents);
     let next = 0;
     const body = renderSyncAnswer(
       selected.map((entry) => ({ entry, recents: entry.tombstone || query.msgCount === 0 ? [] : read.recents[next++] })),
@@ -71,19 +63,24 @@ export class SyncService {
     return { body: Buffer.from(body), fromCache };
   }
 
-  private async read(uid: string, planRecents: (snapshot: UserSnapshot) => RecentsRequest[]): Promise<{ read: SyncRead; fromCache: boolean }> {
-    try {
-      const fromCache = await this.cache.readSync(uid, planRecents);
-      if (fromCache) return { read: fromCache, fromCache: true };
-    } catch (error) {
-      this.log.warn('redis read failed, answering from PostgreSQL', { error });
+  /** Unreadable last_msg_seqs entries are skipped, as WuKongIM does: counted, and logged at debug. */
+  private toQuery(request: SyncRequestDto): SyncQuery {
+    const lastMsgSeqs = parseLastMsgSeqs(request.last_msg_seqs ?? '');
+    if (lastMsgSeqs.skipped.length > 0) {
+      this.skippedLastMsgSeqs.inc(lastMsgSeqs.skipped.length);
+      this.log.debug('last_msg_seqs entries skipped', { uid: request.uid, skipped: lastMsgSeqs.skipped.slice(0, 10) });
     }
-    try {
-      return { read: await this.database.readSync(uid, planRecents), fromCache: false };
-    } catch (error) {
-      this.log.error('postgres read failed', { error });
-      throw new ServiceUnavailable('storage unavailable: PostgreSQL did not answer, retry later');
-    }
+    return {
+      uid: request.uid,
+      version: request.version === undefined ? 0n : versionFromClient(toInt64(request.version)!),
+      lastMsgSeqs: lastMsgSeqs.value,
+      msgCount: Math.min(request.msg_count ?? 0, MAX_MSG_COUNT),
+      onlyUnread: request.only_unread === 1,
+      excludeChannelTypes: new Set(request.exclude_channel_types ?? []),
+      page: request.page ?? 0,
+      pageSize: effectivePageSize(request.page_size),
+      includeDeleted: request.include_deleted === 1,
+    };
   }
 }
 
@@ -101,20 +98,6 @@ function answerKey(query: SyncQuery): string {
     [...query.excludeChannelTypes].sort((a, b) => a - b),
     query.page,
     query.pageSize,
+    query.includeDeleted,
   ]);
-}
-
-function toQuery(request: SyncRequestDto): SyncQuery {
-  const lastMsgSeqs = parseLastMsgSeqs(request.last_msg_seqs ?? '');
-  if (!lastMsgSeqs.ok) throw new BadRequest(lastMsgSeqs.reason);
-  return {
-    uid: request.uid,
-    version: request.version === undefined ? 0n : toInt64(request.version)!,
-    lastMsgSeqs: lastMsgSeqs.value,
-    msgCount: Math.min(request.msg_count ?? 0, MAX_MSG_COUNT),
-    onlyUnread: request.only_unread === 1,
-    excludeChannelTypes: new Set(request.exclude_channel_types ?? []),
-    page: request.page ?? 0,
-    pageSize: request.page_size ?? DEFAULT_PAGE_SIZE,
-  };
 }

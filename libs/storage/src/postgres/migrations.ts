@@ -95,4 +95,31 @@ export const MIGRATIONS: readonly { id: number; name: string; sql: string }[] = 
     // keyed by its channel, a truncation) raises this epoch; a load made before it moved is redone.
     sql: `ALTER TABLE version_clock ADD COLUMN cross_partition_epoch bigint NOT NULL DEFAULT 0;`,
   },
+  {
+    id: 5,
+    name: 'client_msg_no_and_version_steps',
+    // Answers never carry an empty client_msg_no (the native SDKs index it as unique): messages
+    // stored without one take their message id, in the record, its rendered body and every head
+    // that points at it. The clock moves up to a multiple of 1024 ns, so every version handed out
+    // from now on is one (exact as a JavaScript number) and above every version issued before.
+    sql: `
+      UPDATE messages
+         SET client_msg_no = message_id::text,
+             body = replace(body, '"client_msg_no":""', '"client_msg_no":"' || message_id::text || '"')
+       WHERE client_msg_no = '';
+      UPDATE channels c
+         SET broadcast_head = jsonb_set(c.broadcast_head, '{clientMsgNo}', to_jsonb(m.message_id::text))
+        FROM messages m
+       WHERE c.broadcast_head->>'clientMsgNo' = '' AND m.channel_key = c.channel_key AND m.seq = (c.broadcast_head->>'seq')::bigint;
+      UPDATE conversations c
+         SET direct_head = jsonb_set(c.direct_head, '{clientMsgNo}', to_jsonb(m.message_id::text))
+        FROM messages m
+       WHERE c.direct_head->>'clientMsgNo' = '' AND m.channel_key = c.channel_key AND m.seq = (c.direct_head->>'seq')::bigint;
+      UPDATE conversations c
+         SET frozen_head = jsonb_set(c.frozen_head, '{clientMsgNo}', to_jsonb(m.message_id::text))
+        FROM messages m
+       WHERE c.frozen_head->>'clientMsgNo' = '' AND m.channel_key = c.channel_key AND m.seq = (c.frozen_head->>'seq')::bigint;
+      UPDATE version_clock SET version = ((version + 1023) / 1024) * 1024;
+    `,
+  },
 ];

@@ -186,7 +186,22 @@ export class ProjectionRepository implements SyncReadStore {
 
   /** Visibility is filtered in SQL, so LIMIT is exact (mirrors isVisibleTo in @cs/domain). */
   async readRecents(requests: RecentsRequest[], db: Queryable = this.pool): Promise<MessageRecord[][]> {
-    if (requests.length === 0) return [];
+    const result: MessageRecord[][] = requests.map(() => []);
+    const indexed = requests.map((request, i) => ({ request, i }));
+    // One statement per direction, so each scans the primary key in its own order.
+    for (const order of ['DESC', 'ASC'] as const) {
+      const wanted = indexed.filter(({ request }) => (request.oldestFirst === true) === (order === 'ASC'));
+      if (wanted.length > 0) await this.readRecentsInOrder(wanted, order, result, db);
+    }
+    return result;
+  }
+
+  private async readRecentsInOrder(
+    wanted: { request: RecentsRequest; i: number }[],
+    order: 'ASC' | 'DESC',
+    result: MessageRecord[][],
+    db: Queryable,
+  ): Promise<void> {
     const { rows } = await db.query(
       `SELECT wanted.i, ${MESSAGE_COLUMNS}
          FROM unnest($1::int[], $2::text[], $3::bigint[], $4::bigint[], $5::int[], $6::text[], $7::text[], $8::bigint[])
@@ -198,22 +213,20 @@ export class ProjectionRepository implements SyncReadStore {
                        WHEN wanted.membership = 'member' THEN true
                        WHEN wanted.membership = 'left' THEN m.version < wanted.left_version
                        ELSE false END
-            ORDER BY m.seq DESC LIMIT wanted.lim) m
-        ORDER BY wanted.i, m.seq DESC`,
+            ORDER BY m.seq ${order} LIMIT wanted.lim) m
+        ORDER BY wanted.i, m.seq ${order}`,
       [
-        requests.map((_, i) => i),
-        requests.map((r) => r.conversation.channelKey),
-        requests.map((r) => r.afterSeq),
-        requests.map((r) => r.uptoSeq),
-        requests.map((r) => r.count),
-        requests.map((r) => r.conversation.uid),
-        requests.map((r) => r.conversation.membership),
-        requests.map((r) => r.conversation.leftVersion?.toString() ?? null),
+        wanted.map(({ i }) => i),
+        wanted.map(({ request }) => request.conversation.channelKey),
+        wanted.map(({ request }) => request.afterSeq),
+        wanted.map(({ request }) => request.uptoSeq),
+        wanted.map(({ request }) => request.count),
+        wanted.map(({ request }) => request.conversation.uid),
+        wanted.map(({ request }) => request.conversation.membership),
+        wanted.map(({ request }) => request.conversation.leftVersion?.toString() ?? null),
       ],
     );
-    const result: MessageRecord[][] = requests.map(() => []);
     for (const row of rows) result[row.i].push(messageFromRow(row));
-    return result;
   }
 
   /** Pages through every record, for rebuilding the Redis projection. */

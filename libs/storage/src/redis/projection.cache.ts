@@ -156,22 +156,10 @@ export class ProjectionCache implements SyncReadStore {
 
   private async readRecents(requests: RecentsRequest[], watermark: bigint): Promise<MessageRecord[][]> {
     const result: MessageRecord[][] = requests.map(() => []);
-    let pending = requests.map((request, index) => ({ request, index, fetch: request.count, upto: request.uptoSeq }));
+    let pending = requests.map((request, index) => ({ request, index, fetch: request.count, after: request.afterSeq, upto: request.uptoSeq }));
     // Usually one round trip; more only when invisible messages (others' explicit deliveries) fill a page.
     while (pending.length > 0) {
-      const replies = await this.redis
-        .pipeline(
-          pending.map(({ request, fetch, upto }) => [
-            'zrevrangebyscore',
-            redisKeys.channelMessages(request.conversation.channelKey),
-            String(upto),
-            `(${request.afterSeq}`,
-            'LIMIT',
-            '0',
-            String(fetch),
-          ]),
-        )
-        .exec();
+      const replies = await this.redis.pipeline(pending.map(rangeCommand)).exec();
       if (!replies) throw new Error('Redis pipeline failed');
       const next: typeof pending = [];
       pending.forEach((item, i) => {
@@ -186,13 +174,23 @@ export class ProjectionCache implements SyncReadStore {
           }
         }
         if (picked.length < item.request.count && messages.length === item.fetch) {
-          next.push({ ...item, fetch: item.fetch * 4, upto: messages[messages.length - 1].seq - 1 });
+          const lastSeq = messages[messages.length - 1].seq;
+          next.push({ ...item, fetch: item.fetch * 4, ...(item.request.oldestFirst ? { after: lastSeq } : { upto: lastSeq - 1 }) });
         }
       });
       pending = next;
     }
     return result;
   }
+}
+
+/** A page of a channel's messages with seq in (after, upto], in the order the request asks. */
+function rangeCommand(page: { request: RecentsRequest; fetch: number; after: number; upto: number }): string[] {
+  const key = redisKeys.channelMessages(page.request.conversation.channelKey);
+  const limit = ['LIMIT', '0', String(page.fetch)];
+  return page.request.oldestFirst
+    ? ['zrangebyscore', key, `(${page.after}`, String(page.upto), ...limit]
+    : ['zrevrangebyscore', key, String(page.upto), `(${page.after}`, ...limit];
 }
 
 /**

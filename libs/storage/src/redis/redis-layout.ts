@@ -10,7 +10,7 @@ export const redisKeys = {
   /** Highest version whose batch is completely written. */
   watermark: 'cs:watermark',
   /** Present while Redis holds everything PostgreSQL does; absent after a flush until rebuilt. Versioned with the layout: data of an older layout gets rebuilt. */
-  complete: 'cs:complete:3',
+  complete: 'cs:complete:4',
   /** Prefix of every key this service owns. */
   pattern: 'cs:*',
   /**
