@@ -20,7 +20,7 @@ const RESERVED_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
 
 function describe(error: ValidationError): string {
   const message = Object.values(error.constraints ?? {})[0];
-  if (message) return message.startsWith(`${error.property}:`) ? message : `${error.property}: ${message}`;
+  if (message) return /^[:.[]/.test(message.slice(error.property.length)) && message.startsWith(error.property) ? message : `${error.property}: ${message}`;
   const child = error.children?.[0];
   return child ? `${error.property}.${describe(child)}` : `${error.property}: invalid`;
 }
