@@ -75,7 +75,8 @@ describe('conversation commands (e2e)', () => {
     await command('delete', { uid: 'k4-b', channel_id: 'k4-a', channel_type: PERSON });
 
     expect((await service.sync({ uid: 'k4-b' })).map((c) => c.channel_id)).toEqual(['k4-c']);
-    const [tombstone, ...rest] = await service.sync({ uid: 'k4-b', version: highest });
+    expect(await service.sync({ uid: 'k4-b', version: highest })).toEqual([]);
+    const [tombstone, ...rest] = await service.sync({ uid: 'k4-b', version: highest, include_deleted: 1 });
     expect(rest).toEqual([]);
     expect(tombstone).toEqual({ channel_id: 'k4-a', channel_type: PERSON, version: expect.any(BigInt), deleted: 1 });
     expect(tombstone.version).toBeGreaterThan(highest);

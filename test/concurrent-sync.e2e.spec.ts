@@ -205,7 +205,8 @@ class SyncingClient {
 
   async syncIncrementally(): Promise<void> {
     const asked = this.highest;
-    const answer = await this.sync({ uid: this.uid, version: asked.toString() });
+    // include_deleted: this client merges deletions, so its view must equal the full sync, deletions included.
+    const answer = await this.sync({ uid: this.uid, version: asked.toString(), include_deleted: 1 });
     if (asked > 0n && answer.length > 0) this.nonEmptyIncrementalAnswers++;
     for (const entry of answer) {
       const key = `${entry.channel_type} ${entry.channel_id}`;

@@ -27,17 +27,22 @@ describe('sync filters (e2e)', () => {
   const seqsOf = (conversation: { recents: { message_seq: number }[] }) => conversation.recents.map((m) => m.message_seq);
 
   describe('version', () => {
-    it('version = the latest seen returns nothing new, one below returns the conversation', async () => {
+    it('version = the latest seen returns nothing new, one step (1024 ns) below returns the conversation', async () => {
       await apply('v1', personMessage('v1-a', 'v1-u', 1), personMessage('v1-b', 'v1-u', 1));
       const all = await service.sync({ uid: 'v1-u' });
       expect(ids(all)).toEqual(['v1-b', 'v1-a']);
       const [newest, older] = all;
       expect(newest.version).toBeGreaterThan(older.version);
 
+      expect([newest.version % 1024n, older.version % 1024n]).toEqual([0n, 0n]);
       expect(await service.sync({ uid: 'v1-u', version: newest.version })).toEqual([]);
-      expect(ids(await service.sync({ uid: 'v1-u', version: newest.version - 1n }))).toEqual(['v1-b']);
+      expect(ids(await service.sync({ uid: 'v1-u', version: newest.version - 1024n }))).toEqual(['v1-b']);
       expect(ids(await service.sync({ uid: 'v1-u', version: older.version }))).toEqual(['v1-b']);
-      expect(ids(await service.sync({ uid: 'v1-u', version: older.version - 1n }))).toEqual(['v1-b', 'v1-a']);
+      expect(ids(await service.sync({ uid: 'v1-u', version: older.version - 1024n }))).toEqual(['v1-b', 'v1-a']);
+      // A version is read as the nearest multiple of 1024: what a JavaScript client sends back means what it saw.
+      expect(await service.sync({ uid: 'v1-u', version: newest.version - 128n })).toEqual([]);
+      expect(await service.sync({ uid: 'v1-u', version: newest.version + 128n })).toEqual([]);
+      expect(ids(await service.sync({ uid: 'v1-u', version: newest.version - 512n }))).toEqual(['v1-b']);
 
       await apply('v1', personMessage('v1-a', 'v1-u', 2));
       const [changed] = await service.sync({ uid: 'v1-u', version: newest.version });
@@ -54,8 +59,7 @@ describe('sync filters (e2e)', () => {
       const version: bigint = conversation.version;
       expect(version).toBeGreaterThan(2n ** 53n);
 
-      // Neighbouring versions are the same double: only an exact parse tells them apart.
-      const below = await service.post('/conversation/sync', encode(version - 1n));
+      const below = await service.post('/conversation/sync', encode(version - 1024n));
       expect(below.status).toBe(200);
       expect(ids(below.body)).toEqual(['v2-a']);
       const at = await service.post('/conversation/sync', encode(version));
@@ -63,14 +67,15 @@ describe('sync filters (e2e)', () => {
       expect(at.body).toEqual([]);
     });
 
-    it('reports conversations deleted since V as {channel_id, channel_type, version, deleted: 1}, and full syncs leave them out', async () => {
+    it('with include_deleted reports conversations deleted since V as {channel_id, channel_type, version, deleted: 1}; without it they stop appearing; full syncs leave them out', async () => {
       await apply('v3', personMessage('v3-a', 'v3-u', 1), personMessage('v3-b', 'v3-u', 1), groupMessage('v3:g', 'v3-a', 1, { subscribers: ['v3-u', 'v3-a'] }));
       const before = await service.sync({ uid: 'v3-u' });
       const highest = before.reduce((max, c) => (c.version > max ? c.version : max), 0n);
 
       await apply('v3', deleted('v3-u', 'v3-a', PERSON), deleted('v3-u', 'v3:g', GROUP));
 
-      const since = await service.sync({ uid: 'v3-u', version: highest, msg_count: 5 });
+      expect(await service.sync({ uid: 'v3-u', version: highest, msg_count: 5 })).toEqual([]);
+      const since = await service.sync({ uid: 'v3-u', version: highest, msg_count: 5, include_deleted: 1 });
       expect(since).toHaveLength(2);
       const [person, group] = [since.find((c) => c.channel_id === 'v3-a'), since.find((c) => c.channel_id === 'v3:g')];
       expect(person).toEqual({ channel_id: 'v3-a', channel_type: PERSON, version: expect.any(BigInt), deleted: 1 });
@@ -79,7 +84,7 @@ describe('sync filters (e2e)', () => {
       expect(group.version).toBeGreaterThan(person.version);
 
       expect(ids(await service.sync({ uid: 'v3-u' }))).toEqual(['v3-b']);
-      expect(await service.sync({ uid: 'v3-u', version: group.version })).toEqual([]);
+      expect(await service.sync({ uid: 'v3-u', version: group.version, include_deleted: 1 })).toEqual([]);
       // The sender still has it.
       expect(ids(await service.sync({ uid: 'v3-a' })).sort()).toEqual(['v3-u', 'v3:g']);
     });
@@ -99,6 +104,33 @@ describe('sync filters (e2e)', () => {
       // Another channel type with the same id is another channel.
       expect(seqsOf((await sync('l1-a:2:3'))[0])).toEqual([3, 2, 1]);
       expect(ids(await sync('l1-a:1:3|l1-b:1:1'))).toEqual([]);
+    });
+
+    it('with version > 0 returns a conversation read or marked unread after V although last_msg_seqs says the client has its latest message', async () => {
+      await apply('l3', ...[1, 2, 3].map((seq) => personMessage('l3-a', 'l3-u', seq)));
+      const [before] = await service.sync({ uid: 'l3-u', msg_count: 10 });
+      const held = 'l3-a:1:3';
+      expect(await service.sync({ uid: 'l3-u', version: before.version, last_msg_seqs: held })).toEqual([]);
+
+      await apply('l3', read('l3-u', 'l3-a', PERSON));
+      const [afterRead] = await service.sync({ uid: 'l3-u', version: before.version, msg_count: 10, last_msg_seqs: held });
+      expect(afterRead).toMatchObject({ channel_id: 'l3-a', unread: 0, readed_to_msg_seq: 3, recents: [] });
+      await apply('l3', unreadSet('l3-u', 'l3-a', PERSON, 1));
+      const [afterUnread] = await service.sync({ uid: 'l3-u', version: afterRead.version, msg_count: 10, last_msg_seqs: 'l3-a:1:2' });
+      expect(afterUnread).toMatchObject({ channel_id: 'l3-a', unread: 1, readed_to_msg_seq: 2 });
+      expect(seqsOf(afterUnread)).toEqual([3]);
+      // A full sync keeps WuKongIM's rule: the client has the latest message, so it is left out.
+      expect(await service.sync({ uid: 'l3-u', last_msg_seqs: held })).toEqual([]);
+    });
+
+    it('skips entries it cannot read, as WuKongIM does, and reads a negative channel type as a signed byte (-56 = 200)', async () => {
+      await apply('l4', ...[1, 2].map((seq) => message('l4-x', 'l4:team', 200, seq, { subscribers: ['l4-u'] })));
+      await apply('l4', personMessage('l4-a', 'l4-u', 1, { timestamp: 1_600_000_000 }));
+      const sync = (lastMsgSeqs: string) => service.sync({ uid: 'l4-u', msg_count: 10, last_msg_seqs: lastMsgSeqs });
+      expect(ids(await sync('l4:team:-56:2'))).toEqual(['l4-a']);
+      const [team] = await sync('garbage|l4:team:-56:1|l4-a:x:1|l4-a:1:1');
+      expect(seqsOf(team)).toEqual([2]);
+      expect(ids(await sync('l4:team:-56:1|l4-a:x:1|l4-a:1:1'))).toEqual(['l4:team']);
     });
 
     it('splits each entry at its last two colons, so channel ids may contain colons', async () => {

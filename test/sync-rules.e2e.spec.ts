@@ -59,6 +59,16 @@ describe('sync rules (e2e)', () => {
       expect(seqsOf(forBen)).toEqual([top, top - 1]);
     });
 
+    it('never answers an empty client_msg_no: a message without one (or with "") carries its message id there and in last_client_msg_no', async () => {
+      const key = personKey('dc-ann', 'dc-ben');
+      await apply(key, personMessage('dc-ann', 'dc-ben', 1, { client_msg_no: '', message_id: '9223372036854775807' }));
+      const forBen = await conversationOf('dc-ben', 'dc-ann', PERSON);
+      expect(forBen).toMatchObject({ last_client_msg_no: '9223372036854775807', recents: [{ client_msg_no: '9223372036854775807', message_idstr: '9223372036854775807' }] });
+      const { client_msg_no: _dropped, ...withoutOne } = personMessage('dc-ann', 'dc-ben', 2, { message_id: 4242 });
+      await apply(key, withoutOne);
+      expect(await conversationOf('dc-ben', 'dc-ann', PERSON)).toMatchObject({ last_client_msg_no: '4242', recents: [{ client_msg_no: '4242' }, { client_msg_no: '9223372036854775807' }] });
+    });
+
     it('answers every field of the conversation and of its recents, as the message was received', async () => {
       await apply(
         personKey('d0-ann', 'd0-ben'),
@@ -104,7 +114,7 @@ describe('sync rules (e2e)', () => {
             message_id: 77,
             message_idstr: '77',
             message_seq: 1,
-            client_msg_no: '',
+            client_msg_no: '77', // none in the event: the message id
             timestamp: 1_700_000_001,
             payload: '',
             header: { no_persist: 0, red_dot: 0, sync_once: 0 },
@@ -463,18 +473,20 @@ describe('sync rules (e2e)', () => {
       await versionAfter(unreadSet('i2-ben', 'i2-ann', PERSON, 2));
       await versionAfter(personMessage('i2-ben', 'i2-ann', 3));
       await apply(key, deleted('i2-ben', 'i2-ann', PERSON));
-      const [tombstone] = await service.sync({ uid: 'i2-ben', version: versions[versions.length - 1] });
+      const [tombstone] = await service.sync({ uid: 'i2-ben', version: versions[versions.length - 1], include_deleted: 1 });
       expect(tombstone).toEqual({ channel_id: 'i2-ann', channel_type: PERSON, version: expect.any(BigInt), deleted: 1 });
       versions.push(tombstone.version);
 
       for (let i = 1; i < versions.length; i++) expect(versions[i]).toBeGreaterThan(versions[i - 1]);
+      // Multiples of 1024 ns: exact as JavaScript numbers.
+      expect(versions.map((version) => version % 1024n)).toEqual(versions.map(() => 0n));
       expect(versions[0]).toBeGreaterThan(2n ** 53n);
       // Nanoseconds since the epoch: within a minute of the test's own clock.
       expect(versions[0]).toBeGreaterThan(startedNs - 60_000_000_000n);
       expect(versions[versions.length - 1]).toBeLessThan(BigInt(Date.now()) * 1_000_000n + 60_000_000_000n);
-      // Exact: one below the version is still older, the version itself is not.
-      const exactly = (version: bigint) => service.post('/conversation/sync', stringifyExact({ uid: 'i2-ben', version }));
-      expect((await exactly(tombstone.version - 1n)).body).toHaveLength(1);
+      // Exact: one step below the version is still older, the version itself is not.
+      const exactly = (version: bigint) => service.post('/conversation/sync', stringifyExact({ uid: 'i2-ben', version, include_deleted: 1 }));
+      expect((await exactly(tombstone.version - 1024n)).body).toHaveLength(1);
       expect((await exactly(tombstone.version)).body).toEqual([]);
     });
   });

@@ -80,7 +80,8 @@ export class SimulatedClient {
 
   async syncOnce(api: ApiAccess): Promise<void> {
     const asked = this.highest;
-    const answer = await api.sync({ uid: this.uid, version: asked.toString(), msg_count: 2 });
+    // include_deleted: this client merges deletions (deleted: 1), so its view must equal the full sync.
+    const answer = await api.sync({ uid: this.uid, version: asked.toString(), msg_count: 2, include_deleted: 1 });
     this.syncs++;
     if (asked > 0n && answer.length > 0) this.nonEmptyIncrementalAnswers++;
     for (const entry of answer) {
