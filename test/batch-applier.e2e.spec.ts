@@ -37,7 +37,7 @@ describe('batch applier (real PostgreSQL and Redis)', () => {
   });
 
   beforeEach(async () => {
-    await pool.query('TRUNCATE channels, conversations, messages, consumer_checkpoints');
+    await pool.query('TRUNCATE channels, conversations, messages, message_windows, consumer_checkpoints');
     offsets = new Map();
   });
 
