@@ -28,6 +28,7 @@ import { Figure, gitInfo, machineInfo, printTable } from './lib/report';
 import { CpuPerEvent, RssSampler, cpuPerEventUs } from './lib/rss';
 import { OutRecord, Traffic, conversationRead, subscribersAdded } from './lib/traffic';
 import { summarize } from './profile-summary';
+import { runStoragePhase, storageFigures } from './storage';
 
 const ROOT = join(__dirname, '..');
 const BENCH = __dirname;
@@ -101,6 +102,9 @@ const BIG_GROUP = 'big-group';
 const BIG_GROUP_KEY = channelKeyOf(2, '', BIG_GROUP);
 
 async function main(): Promise<number> {
+  const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
+  if (only === 'storage') return storageOnly();
+  if (only !== null) throw new Error(`--only ${only}: the phases that run alone are: storage`);
   const args = new Set(process.argv.slice(2));
   const settings: Settings = { ...(args.has('--quick') ? QUICK : FULL) };
   for (const arg of args) {
@@ -500,8 +504,14 @@ async function main(): Promise<number> {
       samples: rss.samples,
     };
 
+    // ---- 7. storage growth with bounded retention (its own topic, database and Redis db)
+    if (settings.mode === 'full') {
+      log('\n[7] storage');
+      results.storage = await runStoragePhase();
+    }
+
     // ---- report
-    const figures = buildFigures(results);
+    const figures = [...buildFigures(results), ...(results.storage ? storageFigures(results.storage) : [])];
     results.figures = figures;
     results.durationSeconds = round((Date.now() - runStarted) / 1000, 1);
     const postgresNow = await checkpoints.postgresStartedAt().catch(() => checkpoints.postgresStartedAt()).catch(() => null);
@@ -535,6 +545,21 @@ async function main(): Promise<number> {
     if (profile) results.profiles = summarizeProfiles(profileDir);
     writeResults(results);
   }
+}
+
+/** `npm run bench -- --only storage`: the storage phase alone, saved beside the full runs (never as latest.json). */
+async function storageOnly(): Promise<number> {
+  const date = new Date().toISOString();
+  const results: Record<string, any> = { bench: 'conversation-sync', mode: 'storage-only', date, git: gitInfo(), machine: machineInfo() };
+  log('bench (storage only)');
+  results.storage = await runStoragePhase();
+  results.figures = storageFigures(results.storage);
+  results.machine.loadAverageAtEnd = machineInfo().loadAverage;
+  mkdirSync(RESULTS, { recursive: true });
+  const file = join(RESULTS, `${date.slice(0, 10)}-${results.git.short}-storage.json`);
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`\n${printTable(results.figures)}\n\nresults: ${file}\n`);
+  return 0;
 }
 
 /** The bare kafkajs consumer in a child process, measured like the real one (group stable → every record seen). */

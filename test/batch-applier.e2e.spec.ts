@@ -37,7 +37,7 @@ describe('batch applier (real PostgreSQL and Redis)', () => {
   });
 
   beforeEach(async () => {
-    await pool.query('TRUNCATE channels, conversations, messages, consumer_checkpoints');
+    await pool.query('TRUNCATE channels, conversations, messages, message_windows, consumer_checkpoints');
     offsets = new Map();
   });
 
@@ -163,7 +163,7 @@ describe('batch applier (real PostgreSQL and Redis)', () => {
       const stored = await pool.query('SELECT seq::int FROM messages WHERE channel_key = $1 ORDER BY seq', [channelKey]);
       expect(stored.rows.map((row) => row.seq)).toEqual([1, 3]);
       expect(await redis.exists(redisKeys.complete)).toBe(1);
-      expect(await redis.zrange(redisKeys.channelMessages(channelKey), 0, -1, 'WITHSCORES').then(scoresOf)).toEqual(['1', '3']);
+      expect(await redis.zrange(redisKeys.messageWindow(channelKey, null), 0, -1, 'WITHSCORES').then(scoresOf)).toEqual(['1', '3']);
       expect(await conversation('alice')).toEqual({ read_seq: '0', own_seq: '3', membership: 'member' });
     } finally {
       await pool.query('DROP TRIGGER IF EXISTS refuse_poison ON messages; DROP FUNCTION IF EXISTS refuse_poison()');

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Admin, IHeaders, KafkaMessage, Partitioners, Producer } from 'kafkajs';
-import { channelKeyOf } from '@cs/domain';
+import { channelKeyOf, emptyProjectionState, evolve, keptNewMessages } from '@cs/domain';
 import { EventPublisher } from '@cs/events';
 import { redisKeys } from '@cs/storage';
 import { generateTraffic } from '../apps/cli/src/traffic';
@@ -56,7 +56,8 @@ function projectionSnapshot(databaseUrl: string) {
            FROM conversations ORDER BY uid, channel_key`,
       )
     ).rows,
-    messages: (await db.query('SELECT channel_key, seq, message_id, from_uid, timestamp, client_msg_no, recipients, body FROM messages ORDER BY channel_key, seq')).rows,
+    messages: (await db.query('SELECT channel_key, lane, seq, message_id, from_uid, timestamp, client_msg_no, recipients, body FROM messages ORDER BY channel_key, lane, seq')).rows,
+    windows: (await db.query('SELECT channel_key, lane, kept_seqs, dropped_up_to FROM message_windows ORDER BY channel_key, lane')).rows,
   }));
 }
 
@@ -107,6 +108,8 @@ async function readTopic(env: TestEnvironment, admin: Admin, topic: string): Pro
   }
 }
 
+const KEPT = 50;
+
 const headerText = (headers: IHeaders | undefined, name: string) => headers?.[name]?.toString();
 
 describe('cli (e2e)', () => {
@@ -120,21 +123,22 @@ describe('cli (e2e)', () => {
   let appEnv: Record<string, string>;
   let rebuiltEnv: Record<string, string>;
 
-  const generated = { events: 800, users: 30, groups: 6, seed: 11 };
+  const generated = { events: 800, users: 30, groups: 3, seed: 11 };
   const ann = 'ann';
   const ben = 'ben';
   const cjk = '用户 @:|{';
 
   beforeAll(async () => {
     await Promise.all([env.setUp(), rebuilt.setUp()]);
-    appEnv = env.appEnv();
-    rebuiltEnv = env.appEnv({ DATABASE_URL: rebuilt.databaseUrl, REDIS_URL: rebuilt.redisUrl, KAFKA_GROUP_ID: rebuilt.groupId });
+    // The smallest window, so the generated groups' traffic exceeds it and the rebuild must trim alike.
+    appEnv = env.appEnv({ RECENT_MESSAGES_KEPT: String(KEPT) });
+    rebuiltEnv = env.appEnv({ DATABASE_URL: rebuilt.databaseUrl, REDIS_URL: rebuilt.redisUrl, KAFKA_GROUP_ID: rebuilt.groupId, RECENT_MESSAGES_KEPT: String(KEPT) });
     admin = env.kafka.admin();
     await admin.connect();
     producer = env.kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
     workDir = await mkdtemp(join(tmpdir(), 'cs-cli-'));
-    service = await RunningService.start(env);
+    service = await RunningService.start(env, { RECENT_MESSAGES_KEPT: String(KEPT) });
   });
 
   afterAll(async () => {
@@ -195,13 +199,18 @@ describe('cli (e2e)', () => {
 
   it('produce --generate sends N valid events, silent on stderr without a terminal', async () => {
     const run = await cli(['produce', '--generate', String(generated.events), '--users', String(generated.users), '--groups', String(generated.groups), '--seed', String(generated.seed)], appEnv);
-    expect(linesOf(run)).toEqual([`produced: 800 events to ${env.topic} (generated: users 30, groups 6, seed 11)`]);
+    expect(linesOf(run)).toEqual([`produced: 800 events to ${env.topic} (generated: users 30, groups 3, seed 11)`]);
     expect(run.stderr).not.toContain('%');
     await env.waitUntilApplied();
 
-    const expectedMessages = [...generateTraffic(generated)].filter((r) => r.event.type === 'message').length;
+    // What the stores keep, by the domain's own retention rules: fewer than were sent.
+    const sent = [...generateTraffic(generated)].filter((r) => r.event.type === 'message').length;
+    const model = emptyProjectionState(KEPT);
+    [...generateTraffic(generated)].forEach((r, i) => evolve(model, r.event, BigInt(i + 1)));
+    const kept = keptNewMessages(model).length;
+    expect(kept).toBeLessThan(sent);
     const { rows } = await withDatabase(env.databaseUrl, (db) => db.query("SELECT count(*)::int AS n FROM messages WHERE channel_key LIKE '%s11-%'"));
-    expect(rows[0].n).toBe(expectedMessages);
+    expect(rows[0].n).toBe(kept);
   });
 
   it('rebuild replays the topic into an empty database: the same projections and the same syncs as the consumer built', async () => {

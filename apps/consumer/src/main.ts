@@ -42,6 +42,7 @@ async function main(): Promise<void> {
     new ProjectionCache(redis),
     config.kafkaGroupId,
     (topic, partition, letters) => deadLetters.publish(topic, partition, letters),
+    config.recentMessagesKept,
   );
   const registry = createMetricsRegistry('consumer');
   const ingest = new KafkaIngest(kafka, config.kafkaTopic, config.kafkaGroupId, applier, new IngestMetrics(registry, log));

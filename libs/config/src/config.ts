@@ -13,6 +13,7 @@ export const CONFIG_VARIABLES = [
   'LOG_LEVEL',
   'COMMAND_TIMEOUT_MS',
   'API_USER_HEADER',
+  'RECENT_MESSAGES_KEPT',
 ] as const;
 
 export type ConfigVariable = (typeof CONFIG_VARIABLES)[number];
@@ -34,7 +35,12 @@ export interface AppConfig {
   commandTimeoutMs: number;
   /** Header in which the gateway names the authenticated user (lower case); null = not checked. */
   apiUserHeader: string | null;
+  /** Messages each store keeps per channel (and per explicit recipient); at least MAX_MSG_COUNT. */
+  recentMessagesKept: number;
 }
+
+/** A sync returns up to 50 recent messages per conversation (MAX_MSG_COUNT), so every store keeps at least that many. */
+const MIN_RECENT_MESSAGES_KEPT = 50;
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -71,6 +77,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     logLevel: oneOf(read('LOG_LEVEL', 'info'), 'LOG_LEVEL', LOG_LEVELS),
     commandTimeoutMs: integer(read('COMMAND_TIMEOUT_MS', '5000'), 'COMMAND_TIMEOUT_MS', 100, 600_000),
     apiUserHeader: headerName(read('API_USER_HEADER', '')),
+    recentMessagesKept: integer(read('RECENT_MESSAGES_KEPT', '100'), 'RECENT_MESSAGES_KEPT', MIN_RECENT_MESSAGES_KEPT, 100_000),
   };
 }
 

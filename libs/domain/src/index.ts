@@ -3,6 +3,7 @@ export * from './event-validation';
 export * from './channel-keys';
 export * from './projection/records';
 export * from './projection/evolve';
+export * from './projection/retention';
 export * from './view/conversation-view';
 export * from './view/sync-request';
 export * from './view/sync-answer';

@@ -1,4 +1,4 @@
-import { ImEvent, RecordsNeeded, channelKeyOfEvent, evolve, recordsNeededBy } from '@cs/domain';
+import { DEFAULT_RECENT_MESSAGES_KEPT, ImEvent, RecordsNeeded, channelKeyOfEvent, evolve, recordsNeededBy } from '@cs/domain';
 import { LoadGuard, PartitionPosition, ProjectionCache, ProjectionRepository, encodeChanges, inTransaction } from '@cs/storage';
 import { Pool, PoolClient } from 'pg';
 import { DecodedRecord, decodeRecord } from './event-decoder';
@@ -64,6 +64,8 @@ export class BatchApplier {
     private readonly groupId: string,
     /** Sends dead letters once each; returns how many were sent now. */
     private readonly sendDeadLetters: (topic: string, partition: number, letters: DeadLetter[]) => Promise<number>,
+    /** RECENT_MESSAGES_KEPT: each message window keeps this many (trimmed in every batch's writes). */
+    private readonly recentMessagesKept = DEFAULT_RECENT_MESSAGES_KEPT,
   ) {}
 
   async apply(topic: string, partition: number, records: IncomingRecord[], allowRewind = false): Promise<BatchOutcome> {
@@ -115,7 +117,7 @@ export class BatchApplier {
   ): Promise<BatchOutcome> {
     const position = { groupId: this.groupId, topic, partition };
     const batch = decodeBatch(records, rejectAs);
-    const early = batch.crossesPartitions ? null : await this.projections.loadState(this.pool, batch.needs, position);
+    const early = batch.crossesPartitions ? null : await this.projections.loadState(this.pool, batch.needs, position, this.recentMessagesKept);
     return inTransaction(this.pool, (client) => this.applyInTransaction(client, position, batch, early, allowRewind));
   }
 
@@ -145,7 +147,7 @@ export class BatchApplier {
     }
 
     outcome.loadedUnderClock = !stillValid(early, guard);
-    const { state } = early !== null && !outcome.loadedUnderClock ? early : await this.projections.loadState(client, batch.needs, position);
+    const { state } = early !== null && !outcome.loadedUnderClock ? early : await this.projections.loadState(client, batch.needs, position, this.recentMessagesKept);
     const versions = nextVersions(lastVersion, events.length);
     events.forEach((event, i) => {
       evolve(state, event, versions[i]);
@@ -219,5 +221,6 @@ function mergeNeeds(needs: RecordsNeeded[]): RecordsNeeded {
     channelKeys: needs.flatMap((n) => n.channelKeys),
     conversations: needs.flatMap((n) => n.conversations),
     messages: needs.flatMap((n) => n.messages),
+    windows: needs.flatMap((n) => n.windows),
   };
 }

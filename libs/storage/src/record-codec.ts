@@ -1,4 +1,4 @@
-import { ChannelRecord, ConversationRecord, MessageHead, MessageRecord, ProjectionState } from '@cs/domain';
+import { ChannelRecord, ConversationRecord, MessageHead, MessageRecord, MessageWindow, ProjectionState, keptNewMessages } from '@cs/domain';
 
 /**
  * The records' stored text: JSON arrays with int64 values as decimal strings,
@@ -9,6 +9,10 @@ export interface EncodedChanges {
   conversations: { record: ConversationRecord; text: string }[];
   channels: { record: ChannelRecord; text: string }[];
   messages: { record: MessageRecord; text: string }[];
+  /** PostgreSQL only: what each changed window keeps. */
+  windows: { record: MessageWindow; text: string }[];
+  /** Windows that let go of messages: every copy below `keepFromSeq` is deleted. */
+  trims: { channelKey: string; lane: string | null; keepFromSeq: number }[];
 }
 
 export function encodeChanges(state: ProjectionState): EncodedChanges {
@@ -21,7 +25,15 @@ export function encodeChanges(state: ProjectionState): EncodedChanges {
       const record = state.channels.get(key)!;
       return { record, text: encodeChannel(record) };
     }),
-    messages: state.newMessages.map((record) => ({ record, text: encodeMessage(record) })),
+    messages: keptNewMessages(state).map((record) => ({ record, text: encodeMessage(record) })),
+    windows: [...state.changedWindows].map((key) => {
+      const record = state.windows.get(key)!;
+      return { record, text: encodeWindow(record) };
+    }),
+    trims: [...state.trimmedWindows].map((key) => {
+      const { channelKey, lane, keptSeqs } = state.windows.get(key)!;
+      return { channelKey, lane, keepFromSeq: keptSeqs[0] };
+    }),
   };
 }
 
@@ -78,10 +90,14 @@ export function decodeChannel(text: string): ChannelRecord {
 }
 
 export function encodeMessage(m: MessageRecord): string {
-  return JSON.stringify([m.channelKey, m.seq, m.messageId.toString(), m.fromUid, m.timestamp, m.clientMsgNo, m.version.toString(), m.recipients, m.body]);
+  return JSON.stringify([m.channelKey, m.seq, m.messageId.toString(), m.fromUid, m.timestamp, m.clientMsgNo, m.version.toString(), m.recipients, m.body, m.lane]);
 }
 
 export function decodeMessage(text: string): MessageRecord {
-  const [channelKey, seq, messageId, fromUid, timestamp, clientMsgNo, version, recipients, body] = JSON.parse(text);
-  return { channelKey, seq, messageId: BigInt(messageId), fromUid, timestamp, clientMsgNo, version: BigInt(version), recipients, body };
+  const [channelKey, seq, messageId, fromUid, timestamp, clientMsgNo, version, recipients, body, lane] = JSON.parse(text);
+  return { channelKey, seq, messageId: BigInt(messageId), fromUid, timestamp, clientMsgNo, version: BigInt(version), recipients, body, lane };
+}
+
+export function encodeWindow(w: MessageWindow): string {
+  return JSON.stringify([w.channelKey, w.lane, w.keptSeqs, w.droppedUpTo]);
 }

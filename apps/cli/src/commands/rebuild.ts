@@ -23,7 +23,8 @@ export const rebuildCommand: Command = {
 
 Replays KAFKA_TOPIC from its first offset up to the end offsets read at the start
 into the projections of DATABASE_URL (created and migrated if missing), with the
-consumer's own batch applier, then rebuilds Redis (REDIS_URL) from PostgreSQL.
+consumer's own batch applier (and its RECENT_MESSAGES_KEPT: use the consumers'
+value), then rebuilds Redis (REDIS_URL) from PostgreSQL.
 Checkpoints are written for KAFKA_GROUP_ID, so a consumer started afterwards
 resumes where the rebuild ended.
 
@@ -72,7 +73,7 @@ Prints one final line: rebuilt: <N> events applied, <M> dead letters, <P> partit
       await cache.rebuild(none(), 0n);
       // Dead letters are counted, not sent: the consumer sent them when it first read the records.
       const countOnly = async (_topic: string, _partition: number, letters: unknown[]) => letters.length;
-      const applier = new BatchApplier(pool, projections, cache, config.kafkaGroupId, countOnly);
+      const applier = new BatchApplier(pool, projections, cache, config.kafkaGroupId, countOnly, config.recentMessagesKept);
 
       const total = spanSize(spans);
       const progress = ProgressBar.start('rebuild', total, options.progress === true);

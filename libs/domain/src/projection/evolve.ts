@@ -11,6 +11,7 @@ import {
 import { maxBigint } from '../int64';
 import { deliveredSeq, visibleHead } from '../view/conversation-view';
 import { clientMsgNoOf, renderMessageBody } from '../view/render';
+import { DEFAULT_RECENT_MESSAGES_KEPT, MessageWindow, fitsWindow, isKeptIn, keepInWindow, lanesOf, newWindow, windowKeyOf } from './retention';
 import {
   ChannelRecord,
   ConversationRecord,
@@ -31,20 +32,37 @@ export interface ProjectionState {
   conversations: Map<string, ConversationRecord>;
   /** `messageSlot(channelKey, seq)` of messages already stored. */
   storedMessages: Set<string>;
+  /** By `windowKeyOf`: the message windows the batch's messages go to, and every channel window. */
+  windows: Map<string, MessageWindow>;
+  /** Message copies added, some perhaps let go of again in the same batch: see `keptNewMessages`. */
   newMessages: MessageRecord[];
   changedChannels: Set<string>;
   changedConversations: Set<string>;
+  changedWindows: Set<string>;
+  /** Windows that let go of messages: stores delete their copies below the window's lowest kept seq. */
+  trimmedWindows: Set<string>;
+  /** RECENT_MESSAGES_KEPT: how many messages each window keeps. */
+  recentMessagesKept: number;
 }
 
-export function emptyProjectionState(): ProjectionState {
+export function emptyProjectionState(recentMessagesKept = DEFAULT_RECENT_MESSAGES_KEPT): ProjectionState {
   return {
     channels: new Map(),
     conversations: new Map(),
     storedMessages: new Set(),
+    windows: new Map(),
     newMessages: [],
     changedChannels: new Set(),
     changedConversations: new Set(),
+    changedWindows: new Set(),
+    trimmedWindows: new Set(),
+    recentMessagesKept,
   };
+}
+
+/** The message copies of this batch still in their windows: the ones to store. */
+export function keptNewMessages(state: ProjectionState): MessageRecord[] {
+  return state.newMessages.filter((message) => isKeptIn(state.windows.get(windowKeyOf(message.channelKey, message.lane)), message));
 }
 
 export function messageSlot(channelKey: string, seq: number): string {
@@ -55,6 +73,7 @@ export interface RecordsNeeded {
   channelKeys: string[];
   conversations: { uid: string; channelKey: string }[];
   messages: { channelKey: string; seq: number }[];
+  windows: { channelKey: string; lane: string | null }[];
 }
 
 /** What a loader must fetch before `evolve` can apply the event. */
@@ -62,17 +81,20 @@ export function recordsNeededBy(event: ImEvent): RecordsNeeded {
   switch (event.type) {
     case 'message': {
       const channelKey = channelKeyOfEvent(event);
-      const uids = [event.from_uid, ...(recipientsOf(event) ?? [])];
+      const recipients = recipientsOf(event);
+      const uids = [event.from_uid, ...(recipients ?? [])];
+      const lanes = new Set([null, ...lanesOf(event.channel_type, recipients)]);
       return {
         channelKeys: event.channel_type === PERSON_CHANNEL ? [] : [channelKey],
         conversations: uids.map((uid) => ({ uid, channelKey })),
         messages: [{ channelKey, seq: event.message_seq }],
+        windows: [...lanes].map((lane) => ({ channelKey, lane })),
       };
     }
     case 'subscribers_added':
     case 'subscribers_removed': {
       const channelKey = channelKeyOfEvent(event);
-      return { channelKeys: [channelKey], conversations: event.subscribers.map((uid) => ({ uid, channelKey })), messages: [] };
+      return { channelKeys: [channelKey], conversations: event.subscribers.map((uid) => ({ uid, channelKey })), messages: [], windows: [] };
     }
     case 'conversation_read':
     case 'conversation_unread_set':
@@ -82,6 +104,7 @@ export function recordsNeededBy(event: ImEvent): RecordsNeeded {
         channelKeys: event.channel_type === PERSON_CHANNEL ? [] : [channelKey],
         conversations: [{ uid: event.uid, channelKey }],
         messages: [],
+        windows: [],
       };
     }
     default: {
@@ -124,22 +147,30 @@ function applyMessage(state: ProjectionState, event: MessageEvent, version: bigi
   const channelKey = channelKeyOfEvent(event);
   const slot = messageSlot(channelKey, event.message_seq);
   if (state.storedMessages.has(slot)) return;
+  const recipients = recipientsOf(event);
+  const lanes = lanesKeeping(state, channelKey, event, recipients);
+  if (lanes.length === 0) return letGoOf(state, channelKey, event.message_seq);
   state.storedMessages.add(slot);
 
-  const recipients = recipientsOf(event);
   const clientMsgNo = clientMsgNoOf(event);
   const head: MessageHead = { seq: event.message_seq, timestamp: event.timestamp, clientMsgNo };
-  state.newMessages.push({
-    channelKey,
-    seq: event.message_seq,
-    messageId: event.message_id,
-    fromUid: event.from_uid,
-    timestamp: event.timestamp,
-    clientMsgNo,
-    version,
-    recipients,
-    body: renderMessageBody(event),
-  });
+  const body = renderMessageBody(event);
+  for (const lane of lanes) {
+    const message: MessageRecord = {
+      channelKey,
+      seq: event.message_seq,
+      messageId: event.message_id,
+      fromUid: event.from_uid,
+      timestamp: event.timestamp,
+      clientMsgNo,
+      version,
+      recipients: lane === null ? recipients : [lane],
+      lane,
+      body,
+    };
+    state.newMessages.push(message);
+    keepMessage(state, message);
+  }
 
   // A person channel needs no channel record: both people see it through their own records.
   if (event.channel_type !== PERSON_CHANNEL) {
@@ -160,6 +191,35 @@ function applyMessage(state: ProjectionState, event: MessageEvent, version: bigi
   const sender = getConversation(state, event.from_uid, channelKey);
   const deliveredToSender = recipients === null ? sender?.membership === 'member' : recipients.includes(event.from_uid);
   if (sender && deliveredToSender) putConversation(state, { ...sender, ownSeq: Math.max(sender.ownSeq, head.seq), version });
+}
+
+/**
+ * The windows that keep the message; none when it is older than the kept
+ * window: at or below a seq the channel already let go of (a duplicate of a
+ * trimmed message, or a late arrival), or older than the newest
+ * RECENT_MESSAGES_KEPT of each window it would go to. Such a message is dropped
+ * whole: it changes no record but the channel window's `droppedUpTo` (so a
+ * later event with its seq is dropped too), so it is never visible and moves no head.
+ */
+function lanesKeeping(state: ProjectionState, channelKey: string, event: MessageEvent, recipients: string[] | null): (string | null)[] {
+  if (event.message_seq <= getWindow(state, channelKey, null).droppedUpTo) return [];
+  return lanesOf(event.channel_type, recipients).filter((lane) =>
+    fitsWindow(getWindow(state, channelKey, lane), event.message_seq, state.recentMessagesKept),
+  );
+}
+
+function keepMessage(state: ProjectionState, message: MessageRecord): void {
+  const { window, dropped } = keepInWindow(getWindow(state, message.channelKey, message.lane), message.seq, state.recentMessagesKept);
+  putWindow(state, window);
+  if (dropped === 0) return;
+  state.trimmedWindows.add(windowKeyOf(window.channelKey, window.lane));
+  letGoOf(state, message.channelKey, dropped);
+}
+
+/** From now on an event of the channel at or below `seq` is dropped: its window had no room, or let go of it. */
+function letGoOf(state: ProjectionState, channelKey: string, seq: number): void {
+  const channelWindow = getWindow(state, channelKey, null);
+  if (seq > channelWindow.droppedUpTo) putWindow(state, { ...channelWindow, droppedUpTo: seq });
 }
 
 function applySubscribersAdded(state: ProjectionState, event: SubscribersChangedEvent, version: bigint): void {
@@ -251,6 +311,16 @@ function getChannel(state: ProjectionState, key: string, channelType: number): C
 function putChannel(state: ProjectionState, channel: ChannelRecord): void {
   state.channels.set(channel.key, channel);
   state.changedChannels.add(channel.key);
+}
+
+function getWindow(state: ProjectionState, channelKey: string, lane: string | null): MessageWindow {
+  return state.windows.get(windowKeyOf(channelKey, lane)) ?? newWindow(channelKey, lane);
+}
+
+function putWindow(state: ProjectionState, window: MessageWindow): void {
+  const key = windowKeyOf(window.channelKey, window.lane);
+  state.windows.set(key, window);
+  state.changedWindows.add(key);
 }
 
 function getConversation(state: ProjectionState, uid: string, channelKey: string): ConversationRecord | undefined {

@@ -1,5 +1,5 @@
 import { PERSON_CHANNEL } from '../events';
-import { evolve } from './evolve';
+import { emptyProjectionState, evolve, keptNewMessages } from './evolve';
 import { deleted, groupMessage as G, GROUP, joined, personMessage as P, read, removed, unreadSet } from '../testing/events';
 import { GivenEvent, given, versionAt as v } from '../testing/given-when-then';
 
@@ -297,5 +297,117 @@ describe('evolve: records', () => {
     expect(state.newMessages.map((message) => message.clientMsgNo)).toEqual(['m1']);
     expect([...state.changedChannels, ...state.changedConversations]).toEqual([]);
     expect({ channels: state.channels, conversations: state.conversations }).toEqual(before);
+  });
+});
+
+/** Seqs from `first` to `last`, newest first. */
+const range = (first: number, last: number) => Array.from({ length: last - first + 1 }, (_, i) => last - i);
+const KEPT = 50;
+
+interface RetentionRow extends Row {
+  /** What each store keeps: `channel` or `channel uid` (a recipient's window) -> seqs kept, newest first. */
+  kept?: Record<string, number[]>;
+}
+
+const retention: RetentionRow[] = [
+  {
+    rule: 'a group channel keeps its newest RECENT_MESSAGES_KEPT member-delivered messages; syncs still get the newest 50',
+    given: [joined('g', ['a', 'b']), ...range(1, 70).reverse().map((seq) => G('g', 'a', seq))],
+    then: { b: [{ last_msg_seq: 70, unread: 70, recents: seqs(...range(21, 70)) }] },
+    kept: { g: range(21, 70) },
+  },
+  {
+    rule: 'a person channel keeps its newest messages once, for both people',
+    given: range(1, 60).reverse().map((seq) => P(seq % 2 ? 'a' : 'b', seq % 2 ? 'b' : 'a', seq)),
+    then: { a: [{ last_msg_seq: 60, recents: seqs(...range(11, 60)) }], b: [{ last_msg_seq: 60, recents: seqs(...range(11, 60)) }] },
+    kept: { 'a,b': range(11, 60) },
+  },
+  {
+    rule: "explicit messages are kept per recipient, so member traffic never pushes out a recipient's own",
+    given: [
+      joined('g', ['a', 'x']),
+      G('g', 'a', 1, { subscribers: ['x'] }),
+      G('g', 'a', 2, { subscribers: ['y', 'x'] }),
+      ...range(3, 80).reverse().map((seq) => G('g', 'a', seq)),
+    ],
+    then: {
+      y: [{ last_msg_seq: 2, recents: seqs(2) }],
+      x: [{ last_msg_seq: 80, recents: seqs(...range(31, 80)) }],
+      a: [{ last_msg_seq: 80, recents: seqs(...range(31, 80)) }],
+    },
+    kept: { g: range(31, 80), 'g x': [2, 1], 'g y': [2] },
+  },
+  {
+    rule: "a user's recents merge both windows: explicit and member-delivered messages, newest first",
+    given: [
+      joined('g', ['x']),
+      ...range(1, 120).reverse().map((seq) => G('g', 'a', seq, seq % 3 === 0 ? { subscribers: ['x'] } : {})),
+    ],
+    then: { x: [{ last_msg_seq: 120, recents: seqs(...range(71, 120)) }] },
+    kept: { g: range(1, 120).filter((seq) => seq % 3 !== 0).slice(0, KEPT), 'g x': range(1, 120).filter((seq) => seq % 3 === 0) },
+  },
+  {
+    rule: 'a late arrival older than the kept window is dropped (no recents, head or version change), and so is its seq after it',
+    given: [joined('g', ['a', 'b']), ...range(2, 51).reverse().map((seq) => G('g', 'a', seq)), G('g', 'b', 1), G('g', 'b', 1, { subscribers: ['z'] })],
+    then: { b: [{ last_msg_seq: 51, readed_to_msg_seq: 0, version: v(50), recents: seqs(...range(2, 51)) }], z: [] },
+    kept: { g: range(2, 51) },
+  },
+  {
+    rule: 'a late arrival inside the kept window is kept and lets the oldest go',
+    given: [joined('g', ['a', 'b']), ...range(1, 51).filter((seq) => seq !== 30).map((seq) => G('g', 'a', seq)), G('g', 'a', 30)],
+    then: { b: [{ last_msg_seq: 51, version: v(51), recents: seqs(...range(2, 51)) }] },
+    kept: { g: range(2, 51) },
+  },
+  {
+    rule: 'a duplicate of a message already let go of is dropped, even addressed to someone else',
+    given: [joined('g', ['a']), ...range(1, 51).reverse().map((seq) => G('g', 'a', seq)), G('g', 'a', 1, { subscribers: ['z'] }), P('a', 'b', 1)],
+    then: { z: [], a: [{ channel_id: 'g', last_msg_seq: 51, version: v(51), recents: seqs(...range(2, 51)) }, { channel_id: 'b' }] },
+    kept: { g: range(2, 51), 'a,b': [1] },
+  },
+  {
+    rule: 'a removed member keeps head and unread, but recents only while the channel window still holds them',
+    given: [joined('g', ['a', 'b']), G('g', 'a', 1), G('g', 'a', 2), removed('g', ['b']), ...range(3, 51).map((seq) => G('g', 'a', seq))],
+    then: { b: [{ last_msg_seq: 2, unread: 2, version: v(2), recents: seqs(2) }] },
+    kept: { g: range(2, 51) },
+  },
+];
+
+/** `g` for group g's window, `g x` for x's window in g, `a,b` for the person channel of a and b. */
+function windowName(channelKey: string, lane: string | null): string {
+  const [type, ...ids] = JSON.parse(channelKey) as [number, ...string[]];
+  const channel = type === PERSON_CHANNEL ? ids.join(',') : ids[0];
+  return lane === null ? channel : `${channel} ${lane}`;
+}
+
+describe('evolve: retention (RECENT_MESSAGES_KEPT = 50)', () => {
+  it.each(retention)('$rule', ({ given: events, then, kept }) => {
+    const world = given(events, KEPT);
+    for (const [uid, expected] of Object.entries(then)) {
+      expect({ uid, answer: world.sync(uid) }).toMatchObject({ uid, answer: expected });
+    }
+    const stored: Record<string, number[]> = {};
+    for (const message of keptNewMessages(world.state)) {
+      (stored[windowName(message.channelKey, message.lane)] ??= []).push(message.seq);
+    }
+    for (const list of Object.values(stored)) list.sort((x, y) => y - x);
+    expect(stored).toEqual(kept);
+    for (const window of world.state.windows.values()) expect(window.keptSeqs.length).toBeLessThanOrEqual(KEPT);
+  });
+
+  it('a recipient copy names only its recipient, so fan-out stays one small copy per window', () => {
+    const { state } = given([G('g', 'a', 1, { subscribers: ['x', 'y', 'x'] })], KEPT);
+    expect(keptNewMessages(state).map((m) => [m.lane, m.recipients])).toEqual([
+      ['x', ['x']],
+      ['y', ['y']],
+    ]);
+  });
+
+  it('windows migrated with more than the setting shrink to it on the next message', () => {
+    const state = emptyProjectionState(KEPT);
+    const key = '[2,"g"]';
+    state.windows.set(key, { channelKey: key, lane: null, keptSeqs: range(1, 100).reverse(), droppedUpTo: 0 });
+    evolve(state, G('g', 'a', 101), v(0));
+    expect(state.windows.get(key)).toEqual({ channelKey: key, lane: null, keptSeqs: range(52, 101).reverse(), droppedUpTo: 51 });
+    expect([...state.trimmedWindows]).toEqual([key]);
   });
 });

@@ -56,8 +56,10 @@ export interface MessageRecord {
   clientMsgNo: string;
   /** Version at which it was applied. */
   version: bigint;
-  /** Explicit recipients, or null for "the channel's members". */
+  /** Explicit recipients, or null for "the channel's members". A group message's copy in a recipient's window names that recipient only. */
   recipients: string[] | null;
+  /** The window this copy is kept in (see retention.ts): null = the channel's, a uid = that explicit recipient's. */
+  lane: string | null;
   /** The message's JSON members except channel_id, which depends on who reads it. */
   body: string;
 }

@@ -1,6 +1,7 @@
 import { parseExactJson } from '../../../json/src';
 import { ImEvent } from '../events';
-import { ProjectionState, emptyProjectionState, evolve } from '../projection/evolve';
+import { ProjectionState, emptyProjectionState, evolve, keptNewMessages } from '../projection/evolve';
+import { lanesReadBy } from '../projection/retention';
 import { viewConversation } from '../view/conversation-view';
 import { pickRecents, renderSyncAnswer, selectConversations } from '../view/sync-answer';
 import { DEFAULT_PAGE_SIZE, SyncQuery } from '../view/sync-request';
@@ -34,8 +35,9 @@ export interface World {
   sync(uid: string, options?: SyncOptions): SyncedConversation[];
 }
 
-export function given(events: readonly GivenEvent[]): World {
-  const state = emptyProjectionState();
+/** `recentMessagesKept`: the retention setting (RECENT_MESSAGES_KEPT). */
+export function given(events: readonly GivenEvent[], recentMessagesKept?: number): World {
+  const state = emptyProjectionState(recentMessagesKept);
   events.forEach((item, index) => {
     if ('event' in item) evolve(state, item.event, item.version);
     else evolve(state, item, versionAt(index));
@@ -65,8 +67,10 @@ function answerText(state: ProjectionState, query: SyncQuery): string {
     .filter((conversation) => conversation.uid === query.uid)
     .map((conversation) => viewConversation(conversation, state.channels.get(conversation.channelKey)));
   const entries = selectConversations(views, query).map((entry) => {
-    const candidates = state.newMessages
-      .filter((message) => message.channelKey === entry.view.conversation.channelKey)
+    const { conversation } = entry.view;
+    const lanes = lanesReadBy(conversation);
+    const candidates = keptNewMessages(state)
+      .filter((message) => message.channelKey === conversation.channelKey && lanes.includes(message.lane))
       .sort((a, b) => b.seq - a.seq);
     return { entry, recents: entry.tombstone ? [] : pickRecents(entry, candidates, query.msgCount) };
   });

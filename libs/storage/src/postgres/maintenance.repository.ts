@@ -32,7 +32,7 @@ export class MaintenanceRepository {
   async truncateProjections(groupId: string): Promise<void> {
     await inTransaction(this.pool, async (client) => {
       await client.query('SELECT version FROM version_clock WHERE id = 1 FOR UPDATE');
-      await client.query('TRUNCATE channels, conversations, messages');
+      await client.query('TRUNCATE channels, conversations, messages, message_windows');
       await client.query('DELETE FROM consumer_checkpoints WHERE group_id = $1', [groupId]);
       await client.query('UPDATE version_clock SET version = 0, cross_partition_epoch = cross_partition_epoch + 1 WHERE id = 1');
     });

@@ -122,4 +122,47 @@ export const MIGRATIONS: readonly { id: number; name: string; sql: string }[] = 
       UPDATE version_clock SET version = ((version + 1023) / 1024) * 1024;
     `,
   },
+  {
+    id: 6,
+    name: 'bounded_message_retention',
+    // Each message window (see @cs/domain retention.ts) keeps its newest messages only: the
+    // channel's ('' lane: member-delivered messages, every person-channel message) and one per
+    // explicit recipient of a group (lane = uid, one copy per recipient). Existing windows are
+    // trimmed to 100 (the default RECENT_MESSAGES_KEPT; a smaller setting applies on the next
+    // message). message_windows is the consumer's index of what each window keeps.
+    sql: `
+      ALTER TABLE messages ADD COLUMN lane text NOT NULL DEFAULT '';
+      ALTER TABLE messages DROP CONSTRAINT messages_pkey;
+      INSERT INTO messages (channel_key, seq, message_id, from_uid, timestamp, client_msg_no, version, recipients, body, lane)
+        SELECT m.channel_key, m.seq, m.message_id, m.from_uid, m.timestamp, m.client_msg_no, m.version, jsonb_build_array(r.uid), m.body, r.uid
+          FROM messages m CROSS JOIN LATERAL (SELECT DISTINCT value AS uid FROM jsonb_array_elements_text(m.recipients)) r
+         WHERE m.recipients IS NOT NULL AND left(m.channel_key, 3) <> '[1,';
+      DELETE FROM messages WHERE lane = '' AND recipients IS NOT NULL AND left(channel_key, 3) <> '[1,';
+
+      CREATE TABLE message_windows (
+        channel_key text NOT NULL,
+        lane text NOT NULL,
+        kept_seqs jsonb NOT NULL,
+        dropped_up_to bigint NOT NULL,
+        PRIMARY KEY (channel_key, lane)
+      );
+      WITH ranked AS (
+             SELECT channel_key, lane, seq, row_number() OVER (PARTITION BY channel_key, lane ORDER BY seq DESC) AS newest
+               FROM messages),
+           trimmed AS (
+             DELETE FROM messages m USING ranked r
+              WHERE r.newest > 100 AND m.channel_key = r.channel_key AND m.lane = r.lane AND m.seq = r.seq
+             RETURNING m.channel_key, m.seq)
+      INSERT INTO message_windows (channel_key, lane, kept_seqs, dropped_up_to)
+        SELECT channel_key, '', '[]', max(seq) FROM trimmed GROUP BY channel_key;
+      INSERT INTO message_windows (channel_key, lane, kept_seqs, dropped_up_to)
+        SELECT channel_key, lane, jsonb_agg(seq ORDER BY seq), 0 FROM messages GROUP BY channel_key, lane
+      ON CONFLICT (channel_key, lane) DO UPDATE SET kept_seqs = EXCLUDED.kept_seqs;
+
+      ALTER TABLE messages ADD PRIMARY KEY (channel_key, lane, seq);
+      -- The dedup lookup (is this seq stored in any window?).
+      CREATE INDEX messages_by_seq ON messages (channel_key, seq);
+      ALTER TABLE message_windows SET (fillfactor = 70);
+    `,
+  },
 ];

@@ -3,11 +3,13 @@ import {
   ConversationRecord,
   MessageHead,
   MessageRecord,
+  MessageWindow,
   ProjectionState,
   RecordsNeeded,
   conversationKeyOf,
   emptyProjectionState,
   messageSlot,
+  windowKeyOf,
 } from '@cs/domain';
 import { Pool, PoolClient } from 'pg';
 import { EncodedChanges, jsonArrayOf } from '../record-codec';
@@ -67,19 +69,27 @@ export class ProjectionRepository implements SyncReadStore {
    * as JSON), with the partition's checkpoint and the cross-partition epoch
    * seen by the same snapshot: the batch may load before it takes the clock.
    */
-  async loadState(db: Queryable, needed: RecordsNeeded, position: PartitionPosition): Promise<{ state: ProjectionState } & LoadGuard> {
-    const state = emptyProjectionState();
-    const { rows } = await db.query<{ channels: Row[]; conversations: Row[]; messages: [string, number][]; epoch: string; next_offset: string | null }>(
+  async loadState(
+    db: Queryable,
+    needed: RecordsNeeded,
+    position: PartitionPosition,
+    recentMessagesKept?: number,
+  ): Promise<{ state: ProjectionState } & LoadGuard> {
+    const state = emptyProjectionState(recentMessagesKept);
+    const { rows } = await db.query<{ channels: Row[]; conversations: Row[]; messages: [string, number][]; windows: Row[]; epoch: string; next_offset: string | null }>(
       `WITH wanted_conversations AS (SELECT DISTINCT * FROM json_to_recordset($2::json) AS w(uid text, channel_key text)),
-            wanted_messages AS (SELECT DISTINCT * FROM json_to_recordset($3::json) AS w(channel_key text, seq bigint))
+            wanted_messages AS (SELECT DISTINCT * FROM json_to_recordset($3::json) AS w(channel_key text, seq bigint)),
+            wanted_windows AS (SELECT DISTINCT * FROM json_to_recordset($7::json) AS w(channel_key text, lane text))
        SELECT
          (SELECT coalesce(json_agg(c), '[]') FROM (
             SELECT ${CHANNEL_COLUMNS_AS_JSON} FROM channels
              WHERE channel_key IN (SELECT json_array_elements_text($1::json))) c) AS channels,
          (SELECT coalesce(json_agg(c), '[]') FROM (
             SELECT ${CONVERSATION_COLUMNS_AS_JSON} FROM conversations JOIN wanted_conversations USING (uid, channel_key)) c) AS conversations,
-         (SELECT coalesce(json_agg(json_build_array(m.channel_key, m.seq)), '[]')
-            FROM messages m JOIN wanted_messages USING (channel_key, seq)) AS messages,
+         (SELECT coalesce(json_agg(json_build_array(w.channel_key, w.seq)), '[]')
+            FROM wanted_messages w WHERE EXISTS (SELECT 1 FROM messages m WHERE m.channel_key = w.channel_key AND m.seq = w.seq)) AS messages,
+         (SELECT coalesce(json_agg(m), '[]') FROM (
+            SELECT channel_key, lane, kept_seqs, dropped_up_to FROM message_windows JOIN wanted_windows USING (channel_key, lane)) m) AS windows,
          (SELECT cross_partition_epoch::text FROM version_clock WHERE id = 1) AS epoch,
          (SELECT next_offset::text FROM consumer_checkpoints WHERE group_id = $4 AND topic = $5 AND partition = $6) AS next_offset`,
       [
@@ -89,6 +99,7 @@ export class ProjectionRepository implements SyncReadStore {
         position.groupId,
         position.topic,
         position.partition,
+        JSON.stringify(needed.windows.map((w) => ({ channel_key: w.channelKey, lane: laneColumn(w.lane) }))),
       ],
     );
     const [found] = rows;
@@ -98,6 +109,10 @@ export class ProjectionRepository implements SyncReadStore {
       state.conversations.set(conversationKeyOf(record.uid, record.channelKey), record);
     }
     for (const [channelKey, seq] of found.messages) state.storedMessages.add(messageSlot(channelKey, Number(seq)));
+    for (const row of found.windows) {
+      const window = windowFromRow(row);
+      state.windows.set(windowKeyOf(window.channelKey, window.lane), window);
+    }
     return { state, nextOffset: found.next_offset, epoch: found.epoch };
   }
 
@@ -105,6 +120,9 @@ export class ProjectionRepository implements SyncReadStore {
    * Writes, in one statement, the changed records (as encoded for Redis too:
    * JSON arrays, int64 as decimal strings), the partition's new checkpoint and
    * the version clock; `crossesPartitions` raises the cross-partition epoch.
+   * Trimming is part of it: each window that let go of messages deletes its
+   * copies below its lowest kept seq (the new copies are all above it), one
+   * primary-key range per window.
    */
   async saveBatch(
     client: PoolClient,
@@ -133,10 +151,20 @@ export class ProjectionRepository implements SyncReadStore {
              version = EXCLUDED.version, cleared_version = EXCLUDED.cleared_version
            RETURNING 1),
          saved_messages AS (
-           INSERT INTO messages (channel_key, seq, message_id, from_uid, timestamp, client_msg_no, version, recipients, body)
-           SELECT r->>0, (r->>1)::bigint, (r->>2)::bigint, r->>3, (r->>4)::bigint, r->>5, (r->>6)::bigint, ${jsonbAt('r', 7)}, r->>8
+           INSERT INTO messages (channel_key, seq, message_id, from_uid, timestamp, client_msg_no, version, recipients, body, lane)
+           SELECT r->>0, (r->>1)::bigint, (r->>2)::bigint, r->>3, (r->>4)::bigint, r->>5, (r->>6)::bigint, ${jsonbAt('r', 7)}, r->>8, coalesce(r->>9, '')
              FROM jsonb_array_elements($3::jsonb) AS r
-           ON CONFLICT (channel_key, seq) DO NOTHING
+           ON CONFLICT (channel_key, lane, seq) DO NOTHING
+           RETURNING 1),
+         saved_windows AS (
+           INSERT INTO message_windows (channel_key, lane, kept_seqs, dropped_up_to)
+           SELECT r->>0, coalesce(r->>1, ''), r->2, (r->>3)::bigint
+             FROM jsonb_array_elements($10::jsonb) AS r
+           ON CONFLICT (channel_key, lane) DO UPDATE SET kept_seqs = EXCLUDED.kept_seqs, dropped_up_to = EXCLUDED.dropped_up_to
+           RETURNING 1),
+         trimmed_messages AS (
+           DELETE FROM messages m USING jsonb_to_recordset($11::jsonb) AS t(channel_key text, lane text, keep_from bigint)
+            WHERE m.channel_key = t.channel_key AND m.lane = t.lane AND m.seq < t.keep_from
            RETURNING 1),
          saved_checkpoint AS (
            INSERT INTO consumer_checkpoints (group_id, topic, partition, next_offset) VALUES ($4, $5, $6, $7)
@@ -156,6 +184,8 @@ export class ProjectionRepository implements SyncReadStore {
         checkpoint.nextOffset,
         version.toString(),
         crossesPartitions,
+        jsonArrayOf(changes.windows),
+        JSON.stringify(changes.trims.map((t) => ({ channel_key: t.channelKey, lane: laneColumn(t.lane), keep_from: t.keepFromSeq }))),
       ],
     );
   }
@@ -184,7 +214,11 @@ export class ProjectionRepository implements SyncReadStore {
     return { conversations, channels };
   }
 
-  /** Visibility is filtered in SQL, so LIMIT is exact (mirrors isVisibleTo in @cs/domain). */
+  /**
+   * Visibility is filtered in SQL, so LIMIT is exact (mirrors isVisibleTo in
+   * @cs/domain); the windows read are the channel's and the user's own
+   * (lanesReadBy: a person channel has only the channel's).
+   */
   async readRecents(requests: RecentsRequest[], db: Queryable = this.pool): Promise<MessageRecord[][]> {
     const result: MessageRecord[][] = requests.map(() => []);
     const indexed = requests.map((request, i) => ({ request, i }));
@@ -208,7 +242,8 @@ export class ProjectionRepository implements SyncReadStore {
               AS wanted(i, channel_key, after_seq, upto_seq, lim, uid, membership, left_version)
          CROSS JOIN LATERAL (
            SELECT * FROM messages m
-            WHERE m.channel_key = wanted.channel_key AND m.seq > wanted.after_seq AND m.seq <= wanted.upto_seq
+            WHERE m.channel_key = wanted.channel_key AND m.lane IN ('', wanted.uid)
+              AND m.seq > wanted.after_seq AND m.seq <= wanted.upto_seq
               AND CASE WHEN m.recipients IS NOT NULL THEN m.recipients ? wanted.uid
                        WHEN wanted.membership = 'member' THEN true
                        WHEN wanted.membership = 'left' THEN m.version < wanted.left_version
@@ -251,16 +286,19 @@ export class ProjectionRepository implements SyncReadStore {
       afterKey = rows[rows.length - 1].channel_key;
     }
     let afterSeq = '0';
+    let afterLane = '';
     afterKey = '';
     for (;;) {
       const { rows } = await client.query(
-        `SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE (channel_key, seq) > ($1, $2::bigint) ORDER BY channel_key, seq LIMIT $3`,
-        [afterKey, afterSeq, pageSize],
+        `SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE (channel_key, lane, seq) > ($1, $2, $3::bigint) ORDER BY channel_key, lane, seq LIMIT $4`,
+        [afterKey, afterLane, afterSeq, pageSize],
       );
       if (rows.length === 0) break;
       yield { messages: rows.map(messageFromRow) };
-      afterKey = rows[rows.length - 1].channel_key;
-      afterSeq = rows[rows.length - 1].seq;
+      const last = rows[rows.length - 1];
+      afterKey = last.channel_key;
+      afterLane = last.lane;
+      afterSeq = last.seq;
     }
   }
 }
@@ -273,7 +311,7 @@ const CHANNEL_COLUMNS_AS_JSON = 'channel_key, channel_type, latest_seq, broadcas
 const CONVERSATION_COLUMNS_AS_JSON =
   'uid, channel_key, channel_id, channel_type, floor, read_seq, own_seq, direct_head, membership, ' +
   'left_version::text AS left_version, frozen_head, version::text AS version, cleared_version::text AS cleared_version';
-const MESSAGE_COLUMNS = 'm.channel_key, m.seq, m.message_id, m.from_uid, m.timestamp, m.client_msg_no, m.version, m.recipients, m.body';
+const MESSAGE_COLUMNS = 'm.channel_key, m.seq, m.message_id, m.from_uid, m.timestamp, m.client_msg_no, m.version, m.recipients, m.body, m.lane';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Row = Record<string, any>;
@@ -317,7 +355,17 @@ function messageFromRow(row: Row): MessageRecord {
     version: BigInt(row.version),
     recipients: row.recipients as string[] | null,
     body: row.body,
+    lane: row.lane === '' ? null : row.lane,
   };
+}
+
+function windowFromRow(row: Row): MessageWindow {
+  return { channelKey: row.channel_key, lane: row.lane === '' ? null : row.lane, keptSeqs: row.kept_seqs, droppedUpTo: Number(row.dropped_up_to) };
+}
+
+/** The channel's own window is lane '' in PostgreSQL (uids are never empty). */
+function laneColumn(lane: string | null): string {
+  return lane ?? '';
 }
 
 /** Element `index` of a JSON array as jsonb, SQL NULL for JSON null. */

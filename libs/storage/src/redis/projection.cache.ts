@@ -1,4 +1,4 @@
-import { ChannelRecord, ConversationRecord, MessageRecord, isVisibleTo } from '@cs/domain';
+import { ChannelRecord, ConversationRecord, MessageRecord, isVisibleTo, lanesReadBy } from '@cs/domain';
 import Redis from 'ioredis';
 import { RecentsRequest, SyncRead, SyncReadStore, UserSnapshot } from '../user-snapshot';
 import {
@@ -32,6 +32,8 @@ export class ProjectionCache implements SyncReadStore {
     conversationCommands(script, changes.conversations, previousVersion);
     for (const channel of changes.channels) channelCommand(script, channel);
     messageCommands(script, changes.messages);
+    // Each window that let go of messages drops them by score, in the same scripts as the batch's additions.
+    for (const trim of changes.trims) script.add('ZREMRANGEBYSCORE', redisKeys.messageWindow(trim.channelKey, trim.lane), ['-inf', `(${trim.keepFromSeq}`]);
     script.add('SET', redisKeys.watermark, [watermark.toString()]);
     return (await this.runScripted(script)) === 1;
   }
@@ -154,30 +156,45 @@ export class ProjectionCache implements SyncReadStore {
     return tooNew ? 'retry' : { conversations, channels, watermark };
   }
 
+  /**
+   * Each request's windows (the channel's and the user's own) read newest
+   * first and merged: usually one round trip; more only when messages the user
+   * cannot see (removed members' later ones) or not yet whole fill a page.
+   */
   private async readRecents(requests: RecentsRequest[], watermark: bigint): Promise<MessageRecord[][]> {
     const result: MessageRecord[][] = requests.map(() => []);
-    let pending = requests.map((request, index) => ({ request, index, fetch: request.count, after: request.afterSeq, upto: request.uptoSeq }));
-    // Usually one round trip; more only when invisible messages (others' explicit deliveries) fill a page.
+    let pending = requests.map((request, index) => ({ request, index, fetch: request.count, keys: windowKeys(request.conversation) }));
     while (pending.length > 0) {
-      const replies = await this.redis.pipeline(pending.map(rangeCommand)).exec();
+      const replies = await this.redis.pipeline(pending.flatMap(({ request, fetch, keys }) => keys.map((key) => rangeCommand(key, request, fetch)))).exec();
       if (!replies) throw new Error('Redis pipeline failed');
+      let reply = 0;
       const next: typeof pending = [];
-      pending.forEach((item, i) => {
-        const [error, members] = replies[i];
-        if (error) throw error;
-        const messages = (members as string[]).map(decodeMessage);
-        const picked = result[item.index];
-        for (const message of messages) {
+      for (const item of pending) {
+        const windows = item.keys.map(() => {
+          const [error, members] = replies[reply++];
+          if (error) throw error;
+          return (members as string[]).map(decodeMessage);
+        });
+        const order = item.request.oldestFirst ? 1 : -1;
+        const candidates = windows.flat().sort((a, b) => order * (a.seq - b.seq));
+        // A window that filled its page may hold more messages past its last one: merged
+        // candidates are complete only up to the furthest of those last seqs.
+        const fullWindows = windows.filter((messages) => messages.length === item.fetch);
+        const lastSeqs = fullWindows.map((messages) => messages[messages.length - 1].seq);
+        const boundary = lastSeqs.length === 0 ? null : order > 0 ? Math.min(...lastSeqs) : Math.max(...lastSeqs);
+        const picked: MessageRecord[] = [];
+        for (const message of candidates) {
+          if (boundary !== null && order * (message.seq - boundary) > 0) break;
           const duplicate = picked.length > 0 && picked[picked.length - 1].seq === message.seq;
           if (!duplicate && picked.length < item.request.count && message.version <= watermark && isVisibleTo(item.request.conversation, message)) {
             picked.push(message);
           }
         }
-        if (picked.length < item.request.count && messages.length === item.fetch) {
-          const lastSeq = messages[messages.length - 1].seq;
-          next.push({ ...item, fetch: item.fetch * 4, ...(item.request.oldestFirst ? { after: lastSeq } : { upto: lastSeq - 1 }) });
+        result[item.index] = picked;
+        if (picked.length < item.request.count && fullWindows.length > 0) {
+          next.push({ ...item, fetch: item.fetch * 4 });
         }
-      });
+      }
       pending = next;
     }
     return result;
@@ -185,12 +202,12 @@ export class ProjectionCache implements SyncReadStore {
 }
 
 /** A page of a channel's messages with seq in (after, upto], in the order the request asks. */
-function rangeCommand(page: { request: RecentsRequest; fetch: number; after: number; upto: number }): string[] {
-  const key = redisKeys.channelMessages(page.request.conversation.channelKey);
-  const limit = ['LIMIT', '0', String(page.fetch)];
-  return page.request.oldestFirst
-    ? ['zrangebyscore', key, `(${page.after}`, String(page.upto), ...limit]
-    : ['zrevrangebyscore', key, String(page.upto), `(${page.after}`, ...limit];
+/** One window's messages in (afterSeq, uptoSeq], `fetch` of them from the requested end. */
+function rangeCommand(key: string, request: RecentsRequest, fetch: number): string[] {
+  const limit = ['LIMIT', '0', String(fetch)];
+  return request.oldestFirst
+    ? ['zrangebyscore', key, `(${request.afterSeq}`, String(request.uptoSeq), ...limit]
+    : ['zrevrangebyscore', key, String(request.uptoSeq), `(${request.afterSeq}`, ...limit];
 }
 
 /**
@@ -278,14 +295,18 @@ function channelCommand(script: ScriptedCommands, channel: Encoded<ChannelRecord
   script.add('SET', redisKeys.channel(channel.record.key), [channel.text]);
 }
 
-/** One ZADD per channel (and per 500 messages). */
+/** One ZADD per message window (and per 500 messages). */
 function messageCommands(script: ScriptedCommands, messages: Encoded<MessageRecord>[]): void {
-  for (const [channelKey, encoded] of groupBy(messages, (m) => m.record.channelKey)) {
+  for (const [key, encoded] of groupBy(messages, (m) => redisKeys.messageWindow(m.record.channelKey, m.record.lane))) {
     const members: string[] = [];
     // Scores (seqs) as decimal strings: exact, whatever their size.
     for (const { record, text } of encoded) members.push(String(record.seq), text);
-    for (const chunk of chunks(members, 2)) script.add('ZADD', redisKeys.channelMessages(channelKey), chunk);
+    for (const chunk of chunks(members, 2)) script.add('ZADD', key, chunk);
   }
+}
+
+function windowKeys(conversation: ConversationRecord): string[] {
+  return lanesReadBy(conversation).map((lane) => redisKeys.messageWindow(conversation.channelKey, lane));
 }
 
 /** Splits into pieces of at most MAX_PAIRS_PER_COMMAND groups of `width` items (pairs stay whole). */

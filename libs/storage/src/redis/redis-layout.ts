@@ -10,7 +10,7 @@ export const redisKeys = {
   /** Highest version whose batch is completely written. */
   watermark: 'cs:watermark',
   /** Present while Redis holds everything PostgreSQL does; absent after a flush until rebuilt. Versioned with the layout: data of an older layout gets rebuilt. */
-  complete: 'cs:complete:4',
+  complete: 'cs:complete:5',
   /** Prefix of every key this service owns. */
   pattern: 'cs:*',
   /**
@@ -24,10 +24,14 @@ export const redisKeys = {
   /** String: channel record. READ_STAMP_SCRIPT builds this key in Lua too. */
   channel: (channelKey: string) => `cs:{c:${hex(channelKey)}}:channel`,
   /**
-   * Sorted set: score = seq (≤ 2^53, exact as a double), member = message record.
-   * A replay after a failed commit may add a second member for a seq: readers keep the first per seq.
+   * Sorted set of one message window (see @cs/domain retention.ts): score = seq
+   * (≤ 2^53, exact as a double), member = message record. lane null: the
+   * channel's window; a uid: that explicit recipient's, in the channel's slot.
+   * A replay after a failed commit may add a second member for a seq: readers
+   * keep the first per seq, and trimming removes by score, so both go together.
    */
-  channelMessages: (channelKey: string) => `cs:{c:${hex(channelKey)}}:messages`,
+  messageWindow: (channelKey: string, lane: string | null) =>
+    lane === null ? `cs:{c:${hex(channelKey)}}:messages` : `cs:{c:${hex(channelKey)}}:messages-to:${hex(lane)}`,
 };
 
 export const STAMP_FIELD = 'stamp';
