@@ -4,6 +4,8 @@
 #   bash scripts/services.sh up     # idempotent: reuse or start, then wait until ready
 #   bash scripts/services.sh down   # stop only the Kafka broker this script started
 #   bash scripts/services.sh status
+#   bash scripts/services.sh restart  # stop and start again the broker this script started
+#                                     # (exit 3, touching nothing, if the broker is not ours)
 #
 # Kafka: if the first entry of KAFKA_BROKERS (default 127.0.0.1:9092) already answers,
 # it is used as is. Otherwise a single-node KRaft Apache Kafka broker is run from the
@@ -349,6 +351,12 @@ case "${1:-}" in
     log "all services up (KAFKA_BROKERS=$BROKERS)"
     ;;
   down) kafka_down "${2:-}" ;;
+  restart)
+    # Only a broker this script started (the fault suite restarts it while traffic flows).
+    our_pid >/dev/null || { echo "services: kafka on $KHOST:$KPORT was not started by this script: not restarting it" >&2; exit 3; }
+    kafka_down
+    kafka_up
+    ;;
   status) status ;;
-  *) echo "usage: $0 up | down [--purge] | status" >&2; exit 2 ;;
+  *) echo "usage: $0 up | down [--purge] | restart | status" >&2; exit 2 ;;
 esac

@@ -43,7 +43,7 @@ export interface TrafficOptions {
   eventsPerBatch: number;
   poisonRate: number;
   /** Share of events that go to a few hot channels (a pair and a group), so their windows outgrow RECENT_MESSAGES_KEPT. */
-  hotShare: number;
+  hotShare?: number;
 }
 
 const PERSON = 1;
@@ -270,7 +270,7 @@ export function planTraffic(seed: number, options: TrafficOptions): TrafficPlan 
     );
   }
   const hot = [channels[0], groups[0]];
-  const pickChannel = () => (chance(options.hotShare) ? pick(hot) : pick(channels));
+  const pickChannel = () => (options.hotShare && chance(options.hotShare) ? pick(hot) : pick(channels));
   for (let b = 0; b < options.batches; b++) {
     clock += int(1, 4);
     const batch: PlannedRecord[] = [];

@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import Redis from 'ioredis';
 import { Admin, Kafka, Producer, logLevel } from 'kafkajs';
 import { Client } from 'pg';
+import { redisKeys } from '../../libs/storage/src/redis/redis-layout';
 import { stringifyExact } from './json';
 import { waitFor } from './wait-for';
 
@@ -98,6 +99,16 @@ export class TestEnvironment {
     return this.redisClient!;
   }
 
+  /** Loses everything this file's apps keep in Redis, as a flush or a restart without persistence does. */
+  async flushRedis(): Promise<void> {
+    await this.redis.flushdb();
+  }
+
+  /** Whether the apps' Redis holds everything PostgreSQL does (its complete marker is there). */
+  async redisIsComplete(): Promise<boolean> {
+    return (await this.redis.exists(redisKeys.complete)) === 1;
+  }
+
   /** Publishes events (objects; bigint fields written as bare integers, strings sent as they are). */
   async produce(events: (object | string)[], key = 'channel', partition?: number): Promise<void> {
     this.producer ??= (async () => {
@@ -118,9 +129,15 @@ export class TestEnvironment {
     await this.waitUntilApplied();
   }
 
-  /** Waits until the consumer has applied everything produced so far (its checkpoints reach the topic's end offsets). */
+  /**
+   * Waits until the consumer has applied everything produced so far (its
+   * checkpoints reach the topic's end offsets, read by a fresh admin client:
+   * one that cached the topic's metadata would not know of partitions added since).
+   */
   async waitUntilApplied(timeoutMs = 30_000): Promise<void> {
-    const ends = await this.admin!.fetchTopicOffsets(this.topic);
+    const admin = this.kafka.admin();
+    await admin.connect();
+    const ends = await admin.fetchTopicOffsets(this.topic).finally(() => admin.disconnect());
     await waitFor(
       'the consumer to apply every produced event',
       () =>

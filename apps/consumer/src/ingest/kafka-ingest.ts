@@ -30,6 +30,8 @@ export class KafkaIngest {
       sessionTimeout: 10_000,
       heartbeatInterval: 1_000,
       rebalanceTimeout: 20_000,
+      // Partitions added to the topic are seen at the next metadata refresh (kafkajs' default: 5 minutes).
+      metadataMaxAge: 10_000,
       // Bounds a batch (and so the consumer's memory): ~2,000 typical events per partition fetch.
       maxBytesPerPartition: 512 * 1024,
       maxBytes: 2 * 1024 * 1024,
