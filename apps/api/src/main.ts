@@ -10,6 +10,7 @@ import {
   ProjectionRepository,
   createPool,
   createRedis,
+  setRedisKeyPrefix,
   migrate,
   postgresAnswers,
   redisAnswers,
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
   const retrying = (step: string) => (error: unknown) => log.warn(`${step} failed, retrying`, { error });
   await retryUntil('migrate', () => migrate(config.databaseUrl), retrying('migrate'));
   const pool = createPool(config.databaseUrl, { max: 20, statement_timeout: 5_000, query_timeout: 6_000 });
+  setRedisKeyPrefix(config.redisKeyPrefix);
   const redis = createRedis(config.redisUrl);
   const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'conversation-sync-api', log: (level, msg, extra) => log[level](msg, extra) });
   await retryUntil('create topics', () => ensureTopics(kafka, [{ topic: config.kafkaTopic, numPartitions: config.kafkaPartitions }]), retrying('create topics'));
