@@ -116,7 +116,7 @@ describe('fault injection: crashes, frozen and lost processes, lost Redis, resta
     await env.setUp();
     const [first, second, firstApi] = await Promise.all([
       // consumer-1 is the victim of kill-before-publish: it pauses after each commit, where the consumer supports it.
-      startApp('consumer', 'consumer-1', { CS_TEST_PAUSE_BEFORE_PUBLISH_MS: String(PAUSE_BEFORE_PUBLISH_MS), LOG_LEVEL: 'info' }),
+      startApp('consumer', 'consumer-1', { CS_TEST_PAUSE_BEFORE_PUBLISH_MS: String(PAUSE_BEFORE_PUBLISH_MS), LOG_LEVEL: 'debug' }),
       startApp('consumer', 'consumer-2'),
       startApp('api', 'api-1'),
     ]);
