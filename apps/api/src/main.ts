@@ -3,7 +3,8 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { configOrExit, loadConfig, retryUntil } from '@cs/config';
 import { createLogger } from '@cs/observability';
-import { createKafka, ensureTopics } from '@cs/kafka';
+import { createKafka, createKeyedProducer, ensureTopics } from '@cs/kafka';
+import { EventPublisher } from '@cs/events';
 import {
   CheckpointRepository,
   ProjectionCache,
@@ -33,11 +34,12 @@ async function main(): Promise<void> {
   const redis = createRedis(config.redisUrl);
   const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'conversation-sync-api', log: (level, msg, extra) => log[level](msg, extra) });
   await retryUntil('create topics', () => ensureTopics(kafka, [{ topic: config.kafkaTopic, numPartitions: config.kafkaPartitions }]), retrying('create topics'));
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const producer = createKeyedProducer(kafka);
   await producer.connect();
 
   const sync = new SyncService(new ProjectionCache(redis), new ProjectionRepository(pool), log);
-  const commands = new CommandPublisher(producer, new CheckpointRepository(pool), {
+  const events = new EventPublisher(producer, config.kafkaTopic, { timeoutMs: config.commandTimeoutMs });
+  const commands = new CommandPublisher(events, new CheckpointRepository(pool), {
     topic: config.kafkaTopic,
     groupId: config.kafkaGroupId,
     timeoutMs: config.commandTimeoutMs,

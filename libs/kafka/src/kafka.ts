@@ -1,4 +1,4 @@
-import { Admin, Kafka, logLevel as KafkaLogLevel, LogEntry } from 'kafkajs';
+import { Admin, Kafka, logLevel as KafkaLogLevel, LogEntry, Partitioners, Producer, ProducerConfig } from 'kafkajs';
 
 export interface KafkaSettings {
   brokers: string[];
@@ -47,4 +47,14 @@ export async function ensureTopics(kafka: Kafka, topics: { topic: string; numPar
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * A producer of channel-keyed records. The partitioner is named, not left to
+ * kafkajs' default: murmur2 of the key, as Java producers use, so every
+ * producer of a channel's events (other teams', the API, the CLI) puts them on
+ * one partition.
+ */
+export function createKeyedProducer(kafka: Kafka, options: Omit<ProducerConfig, 'createPartitioner'> = {}): Producer {
+  return kafka.producer({ allowAutoTopicCreation: false, ...options, createPartitioner: Partitioners.DefaultPartitioner });
 }
