@@ -53,7 +53,6 @@ export class TestEnvironment {
       DATABASE_URL: this.databaseUrl,
       REDIS_URL: this.redisUrl,
       LOG_LEVEL: 'warn',
-      KAFKAJS_NO_PARTITIONER_WARNING: '1',
       ...extra,
     };
   }
