@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { AppProcess, RunningService } from './support/app-process';
-import { TestEnvironment } from './support/test-environment';
+import { TestEnvironment, freePort } from './support/test-environment';
+import { waitFor } from './support/wait-for';
 
 const ROOT = join(__dirname, '..');
 
@@ -122,5 +123,32 @@ describe('operability (e2e)', () => {
   it('stops both apps with exit code 0 on SIGTERM', async () => {
     const codes = await Promise.all([service.consumer.stop(), service.api.stop()]);
     expect(codes).toEqual([0, 0]);
+  });
+
+  // A process manager signals only the process it started. Through npm, the app must still get
+  // the signal, finish its shutdown and hand its status back (npm alone exits at once, orphaning it).
+  describe('the documented ways to run the apps stop gracefully when only their own process gets SIGTERM', () => {
+    const answers = async (port: number, path = '/health/live') => (await fetch(`http://127.0.0.1:${port}${path}`).catch(() => null))?.status === 200;
+
+    it.each([
+      ['start:api', 'api'],
+      ['start:consumer', 'consumer'],
+    ] as const)('npm run %s', async (script, app) => {
+      const started = AppProcess.launch(app, 'npm', ['run', script], env.appEnv({ LOG_LEVEL: 'info' }), await freePort());
+      await started.waitUntilReady();
+      expect(await started.stop()).toBe(0);
+      expect(started.logs).toContain('"msg":"stopped"');
+      expect(await answers(started.port)).toBe(false);
+    });
+
+    it('npm start (both apps; --no-build: as already built)', async () => {
+      const consumerPort = await freePort();
+      const both = AppProcess.launch('api', 'npm', ['start', '--', '--no-build'], env.appEnv({ LOG_LEVEL: 'info', CONSUMER_HTTP_PORT: String(consumerPort) }), await freePort());
+      await both.waitUntilReady();
+      await waitFor('the consumer started by npm start to be ready', () => answers(consumerPort, '/health/ready'), 40_000);
+      expect(await both.stop()).toBe(0);
+      expect(both.logs.match(/"msg":"stopped"/g)).toHaveLength(2);
+      expect([await answers(both.port), await answers(consumerPort)]).toEqual([false, false]);
+    });
   });
 });
