@@ -8,7 +8,7 @@ const LIBRARIES = {
   domain: { libs: ['json'], packages: [], node: false, specsToo: true },
   json: { libs: [], packages: ['lossless-json'], node: false },
   config: { libs: [], packages: [], node: false },
-  kafka: { libs: [], packages: ['kafkajs'], node: false },
+  kafka: { libs: ['config'], packages: ['kafkajs'], node: false },
   observability: { libs: ['config'], packages: ['@nestjs/common', '@nestjs/terminus', 'pino', 'prom-client'], node: false },
   storage: { libs: ['domain', 'json', 'config'], packages: ['pg', 'ioredis'], node: true },
   events: { libs: ['domain', 'json'], packages: ['kafkajs'], node: false },

@@ -1,3 +1,4 @@
+import { TUNING } from '@cs/config';
 import { Admin, Kafka, logLevel as KafkaLogLevel, LogEntry, Partitioners, Producer, ProducerConfig } from 'kafkajs';
 
 export interface KafkaSettings {
@@ -12,9 +13,9 @@ export function createKafka({ brokers, clientId, log }: KafkaSettings): Kafka {
   return new Kafka({
     clientId,
     brokers,
-    connectionTimeout: 3_000,
-    requestTimeout: 10_000,
-    retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 5_000 },
+    connectionTimeout: TUNING.kafka.connectionTimeoutMs,
+    requestTimeout: TUNING.kafka.requestTimeoutMs,
+    retry: { ...TUNING.kafka.retry },
     logLevel: KafkaLogLevel.WARN,
     logCreator: () => (entry: LogEntry) => {
       const { message, ...extra } = entry.log;
