@@ -1,3 +1,5 @@
+import { TUNING } from './tuning';
+
 /** Every environment variable the apps read, validated at start-up. */
 export const CONFIG_VARIABLES = [
   'KAFKA_BROKERS',
@@ -14,6 +16,11 @@ export const CONFIG_VARIABLES = [
   'COMMAND_TIMEOUT_MS',
   'API_USER_HEADER',
   'RECENT_MESSAGES_KEPT',
+  'ANSWER_CACHE_BYTES',
+  'PG_POOL_SIZE',
+  'KAFKA_PARTITIONS_IN_FLIGHT',
+  'KAFKA_MAX_BYTES_PER_PARTITION',
+  'SHUTDOWN_TIMEOUT_MS',
   'REDIS_KEY_PREFIX',
 ] as const;
 
@@ -41,6 +48,16 @@ export interface AppConfig {
   apiUserHeader: string | null;
   /** Messages each store keeps per channel (and per explicit recipient); at least MAX_MSG_COUNT. */
   recentMessagesKept: number;
+  /** Bytes of rendered answers each API instance keeps. */
+  answerCacheBytes: number;
+  /** PostgreSQL connections per process; null = the app's own default (TUNING.postgres). */
+  pgPoolSize: number | null;
+  /** Partition batches the consumer works on at once. */
+  kafkaPartitionsInFlight: number;
+  /** Largest fetch per partition, so the largest batch. */
+  kafkaMaxBytesPerPartition: number;
+  /** After SIGTERM, exit 1 if stopping takes longer. */
+  shutdownTimeoutMs: number;
 }
 
 /** A sync returns up to 50 recent messages per conversation (MAX_MSG_COUNT), so every store keeps at least that many. */
@@ -83,7 +100,21 @@ export function loadConfig(env: Env = process.env): AppConfig {
     commandTimeoutMs: integer(read('COMMAND_TIMEOUT_MS', '5000'), 'COMMAND_TIMEOUT_MS', 100, 600_000),
     apiUserHeader: headerName(read('API_USER_HEADER', '')),
     recentMessagesKept: integer(read('RECENT_MESSAGES_KEPT', '100'), 'RECENT_MESSAGES_KEPT', MIN_RECENT_MESSAGES_KEPT, 100_000),
+    answerCacheBytes: integer(read('ANSWER_CACHE_BYTES', String(TUNING.answerCacheBytes)), 'ANSWER_CACHE_BYTES', 0, 2 ** 34),
+    pgPoolSize: optional(read('PG_POOL_SIZE', ''), (value) => integer(value, 'PG_POOL_SIZE', 1, 1000)),
+    kafkaPartitionsInFlight: integer(read('KAFKA_PARTITIONS_IN_FLIGHT', String(TUNING.ingest.partitionsInFlight)), 'KAFKA_PARTITIONS_IN_FLIGHT', 1, 1000),
+    kafkaMaxBytesPerPartition: integer(
+      read('KAFKA_MAX_BYTES_PER_PARTITION', String(TUNING.ingest.maxBytesPerPartition)),
+      'KAFKA_MAX_BYTES_PER_PARTITION',
+      1024,
+      64 * 1024 * 1024,
+    ),
+    shutdownTimeoutMs: integer(read('SHUTDOWN_TIMEOUT_MS', String(TUNING.shutdownTimeoutMs)), 'SHUTDOWN_TIMEOUT_MS', 100, 600_000),
   };
+}
+
+function optional<T>(value: string, parse: (value: string) => T): T | null {
+  return value === '' ? null : parse(value);
 }
 
 function headerName(value: string): string | null {
