@@ -159,9 +159,10 @@ export function parseClusterUrl(redisUrl: string): { nodes: { host: string; port
 
 function createCluster(redisUrl: string, settings: RedisOptions): Cluster {
   const { nodes, username, password } = parseClusterUrl(redisUrl);
-  const { enableOfflineQueue, retryStrategy, ...nodeOptions } = settings;
+  const { enableOfflineQueue, lazyConnect, retryStrategy, ...nodeOptions } = settings;
   return new Cluster(nodes, {
     enableOfflineQueue,
+    lazyConnect,
     // Commands issued in one event-loop turn go out as one pipeline per node.
     enableAutoPipelining: true,
     clusterRetryStrategy: retryStrategy,
