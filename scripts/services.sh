@@ -335,7 +335,7 @@ redis_up() {
     local logfile=/var/log/redis/ci.log
     touch "$logfile" 2>/dev/null || logfile="$STATE_ROOT/redis.log"
     redis-server --daemonize yes --bind 127.0.0.1 -::1 --port "$p" --save "" --appendonly no \
-      --dir /var/lib/redis --logfile "$logfile" || true
+      --dir /var/lib/redis --logfile "$logfile" 9>&- || true
     wait_for 20 redis redis_answers "$h" "$p" || die "redis did not become ready on $h:$p within 20s (see $logfile)"
     log "redis ready on $h:$p"
     return 0
@@ -366,11 +366,12 @@ redis_cluster_up() {
     redis_answers 127.0.0.1 "$port" && continue
     dir="$CLUSTER_ROOT/$port"
     # A node that starts again starts empty and unassigned: the cluster is formed anew below.
+    # (9>&-: the daemon must not hold kafka_up's lock file, or the next up/restart waits on it.)
     rm -rf "$dir"; mkdir -p "$dir"
     log "starting redis cluster node on 127.0.0.1:$port (state in $dir)"
     redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --cluster-enabled yes \
       --cluster-config-file "$dir/nodes.conf" --cluster-node-timeout 2000 --save "" --appendonly no \
-      --dir "$dir" --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" || die "redis-server on port $port did not start"
+      --dir "$dir" --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" 9>&- || die "redis-server on port $port did not start"
     wait_for 20 redis redis_answers 127.0.0.1 "$port" || die "redis cluster node on port $port not ready (see $dir/redis.log)"
   done
   if ! cluster_ok; then
