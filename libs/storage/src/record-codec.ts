@@ -1,4 +1,14 @@
-import { ChannelRecord, ConversationRecord, MessageHead, MessageRecord, MessageWindow, ProjectionState, keptNewMessages } from '@cs/domain';
+import {
+  ChannelRecord,
+  ConversationRecord,
+  IndexEntry,
+  MessageHead,
+  MessageRecord,
+  MessageWindow,
+  ProjectionState,
+  indexEntryOf,
+  keptNewMessages,
+} from '@cs/domain';
 
 /**
  * The records' stored text: JSON arrays with int64 values as decimal strings,
@@ -6,7 +16,8 @@ import { ChannelRecord, ConversationRecord, MessageHead, MessageRecord, MessageW
  * (json_array_elements) and Redis store that same text.
  */
 export interface EncodedChanges {
-  conversations: { record: ConversationRecord; text: string }[];
+  /** With each, its place in the user's indexes (see @cs/domain fan-out.ts). */
+  conversations: { record: ConversationRecord; text: string; entry: IndexEntry }[];
   channels: { record: ChannelRecord; text: string }[];
   messages: { record: MessageRecord; text: string }[];
   /** PostgreSQL only: what each changed window keeps. */
@@ -19,7 +30,7 @@ export function encodeChanges(state: ProjectionState): EncodedChanges {
   return {
     conversations: [...state.changedConversations].map((key) => {
       const record = state.conversations.get(key)!;
-      return { record, text: encodeConversation(record) };
+      return { record, text: encodeConversation(record), entry: indexEntryOf(record, state.channels.get(record.channelKey), state.smallGroupMaxMembers) };
     }),
     channels: [...state.changedChannels].map((key) => {
       const record = state.channels.get(key)!;
@@ -80,13 +91,34 @@ export function decodeConversation(text: string): ConversationRecord {
   };
 }
 
+/**
+ * A channel record's stored fields, in order: the codec, PostgreSQL's column
+ * list and upsert (projection.repository.ts) and Lua's field access
+ * (redis-layout.ts) all derive from this list.
+ */
+export const CHANNEL_FIELDS = [
+  { field: 'key', column: 'channel_key', sql: 'text' },
+  { field: 'channelType', column: 'channel_type', sql: 'smallint' },
+  { field: 'latestSeq', column: 'latest_seq', sql: 'bigint' },
+  { field: 'broadcastHead', column: 'broadcast_head', sql: 'jsonb' },
+  { field: 'broadcastVersion', column: 'broadcast_version', sql: 'int64' },
+  { field: 'memberCount', column: 'member_count', sql: 'integer' },
+] as const satisfies readonly { field: keyof ChannelRecord; column: string; sql: 'text' | 'smallint' | 'integer' | 'bigint' | 'jsonb' | 'int64' }[];
+
+/** 1-based position of a channel field in its stored JSON array, for Lua. */
+export function channelFieldPosition(field: keyof ChannelRecord): number {
+  return CHANNEL_FIELDS.findIndex((f) => f.field === field) + 1;
+}
+
 export function encodeChannel(c: ChannelRecord): string {
-  return JSON.stringify([c.key, c.channelType, c.latestSeq, c.broadcastHead, c.broadcastVersion.toString()]);
+  return JSON.stringify(CHANNEL_FIELDS.map(({ field, sql }) => (sql === 'int64' ? (c[field] as bigint).toString() : c[field])));
 }
 
 export function decodeChannel(text: string): ChannelRecord {
-  const [key, channelType, latestSeq, broadcastHead, broadcastVersion] = JSON.parse(text);
-  return { key, channelType, latestSeq, broadcastHead, broadcastVersion: BigInt(broadcastVersion) };
+  const values: unknown[] = JSON.parse(text);
+  const record: Record<string, unknown> = {};
+  CHANNEL_FIELDS.forEach(({ field, sql }, i) => (record[field] = sql === 'int64' ? BigInt(values[i] as string) : (values[i] ?? 0)));
+  return record as unknown as ChannelRecord;
 }
 
 export function encodeMessage(m: MessageRecord): string {
