@@ -56,7 +56,9 @@ async function main(): Promise<void> {
     help: 'last_msg_seqs entries skipped because they could not be read',
     registers: [registry],
   });
-  const sync = new SyncService(cache, reader, skippedLastMsgSeqs, log);
+  // CS_TEST_ANSWER_CACHE_BYTES (bench/tests only, unset by default): the answer cache's size; 0 measures uncached answers.
+  const answerCacheBytes = process.env.CS_TEST_ANSWER_CACHE_BYTES === undefined ? undefined : Number(process.env.CS_TEST_ANSWER_CACHE_BYTES);
+  const sync = new SyncService(cache, reader, skippedLastMsgSeqs, log, answerCacheBytes);
   const channels = new ConversationChannelsService(reader);
   observeRequests(adapter.getInstance(), registry, log);
   const readinessChecks = [
