@@ -9,6 +9,9 @@ import {
   indexEntryOf,
   keptNewMessages,
 } from '@cs/domain';
+import { CHANNEL_FIELDS } from './record-fields';
+
+export { CHANNEL_FIELDS, channelFieldPosition } from './record-fields';
 
 /**
  * The records' stored text: JSON arrays with int64 values as decimal strings,
@@ -89,25 +92,6 @@ export function decodeConversation(text: string): ConversationRecord {
     version: BigInt(version),
     clearedVersion: clearedVersion === null ? null : BigInt(clearedVersion),
   };
-}
-
-/**
- * A channel record's stored fields, in order: the codec, PostgreSQL's column
- * list and upsert (projection.repository.ts) and Lua's field access
- * (redis-layout.ts) all derive from this list.
- */
-export const CHANNEL_FIELDS = [
-  { field: 'key', column: 'channel_key', sql: 'text' },
-  { field: 'channelType', column: 'channel_type', sql: 'smallint' },
-  { field: 'latestSeq', column: 'latest_seq', sql: 'bigint' },
-  { field: 'broadcastHead', column: 'broadcast_head', sql: 'jsonb' },
-  { field: 'broadcastVersion', column: 'broadcast_version', sql: 'int64' },
-  { field: 'memberCount', column: 'member_count', sql: 'integer' },
-] as const satisfies readonly { field: keyof ChannelRecord; column: string; sql: 'text' | 'smallint' | 'integer' | 'bigint' | 'jsonb' | 'int64' }[];
-
-/** 1-based position of a channel field in its stored JSON array, for Lua. */
-export function channelFieldPosition(field: keyof ChannelRecord): number {
-  return CHANNEL_FIELDS.findIndex((f) => f.field === field) + 1;
 }
 
 export function encodeChannel(c: ChannelRecord): string {

@@ -1,5 +1,5 @@
 import Redis, { RedisOptions } from 'ioredis';
-import { channelFieldPosition } from '../record-codec';
+import { channelFieldPosition } from '../record-fields';
 
 /**
  * The Redis key layout, in one place. Ids are hex-encoded inside the hash tag:
