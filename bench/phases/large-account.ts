@@ -15,7 +15,7 @@ import { Figure } from '../lib/report';
  * one in a hundred has more than SMALL_GROUP_MAX_MEMBERS members (a large
  * group, read per sync), the others 5. Then, per user, alternating:
  * - an uncached page 1 (page_size 100, msg_count 1; the API's answer cache is
- *   off, CS_TEST_ANSWER_CACHE_BYTES=0), REQUESTS times;
+ *   off, ANSWER_CACHE_BYTES=0), REQUESTS times;
  * - one new person message to the user, then an incremental sync from the
  *   highest version before it (answer: that conversation), REQUESTS times.
  * Latencies are per request, sent one at a time from this process.
@@ -50,7 +50,7 @@ export async function runLargeAccountPhase(): Promise<LargeAccountResult> {
   try {
     await env.setUp();
     apps.push(await AppProcess.start('consumer', env.appEnv()));
-    apps.push(await AppProcess.start('api', env.appEnv({ CS_TEST_ANSWER_CACHE_BYTES: '0' })));
+    apps.push(await AppProcess.start('api', env.appEnv({ ANSWER_CACHE_BYTES: '0' })));
     const api = apps[1];
     const producer = env.kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();

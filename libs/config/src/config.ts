@@ -1,3 +1,5 @@
+import { TUNING } from './tuning';
+
 /** Every environment variable the apps read, validated at start-up. */
 export const CONFIG_VARIABLES = [
   'KAFKA_BROKERS',
@@ -15,6 +17,11 @@ export const CONFIG_VARIABLES = [
   'API_USER_HEADER',
   'RECENT_MESSAGES_KEPT',
   'SMALL_GROUP_MAX_MEMBERS',
+  'ANSWER_CACHE_BYTES',
+  'PG_POOL_SIZE',
+  'KAFKA_PARTITIONS_IN_FLIGHT',
+  'KAFKA_MAX_BYTES_PER_PARTITION',
+  'SHUTDOWN_TIMEOUT_MS',
 ] as const;
 
 export type ConfigVariable = (typeof CONFIG_VARIABLES)[number];
@@ -40,6 +47,16 @@ export interface AppConfig {
   recentMessagesKept: number;
   /** Groups with at most this many members fan each message out to their members' indexes; larger ones are read per group (see @cs/domain fan-out.ts). */
   smallGroupMaxMembers: number;
+  /** Bytes of rendered answers each API instance keeps. */
+  answerCacheBytes: number;
+  /** PostgreSQL connections per process; null = the app's own default (TUNING.postgres). */
+  pgPoolSize: number | null;
+  /** Partition batches the consumer works on at once. */
+  kafkaPartitionsInFlight: number;
+  /** Largest fetch per partition, so the largest batch. */
+  kafkaMaxBytesPerPartition: number;
+  /** After SIGTERM, exit 1 if stopping takes longer. */
+  shutdownTimeoutMs: number;
 }
 
 /** A sync returns up to 50 recent messages per conversation (MAX_MSG_COUNT), so every store keeps at least that many. */
@@ -82,7 +99,21 @@ export function loadConfig(env: Env = process.env): AppConfig {
     apiUserHeader: headerName(read('API_USER_HEADER', '')),
     recentMessagesKept: integer(read('RECENT_MESSAGES_KEPT', '100'), 'RECENT_MESSAGES_KEPT', MIN_RECENT_MESSAGES_KEPT, 100_000),
     smallGroupMaxMembers: integer(read('SMALL_GROUP_MAX_MEMBERS', '200'), 'SMALL_GROUP_MAX_MEMBERS', 0, 100_000),
+    answerCacheBytes: integer(read('ANSWER_CACHE_BYTES', String(TUNING.answerCacheBytes)), 'ANSWER_CACHE_BYTES', 0, 2 ** 34),
+    pgPoolSize: optional(read('PG_POOL_SIZE', ''), (value) => integer(value, 'PG_POOL_SIZE', 1, 1000)),
+    kafkaPartitionsInFlight: integer(read('KAFKA_PARTITIONS_IN_FLIGHT', String(TUNING.ingest.partitionsInFlight)), 'KAFKA_PARTITIONS_IN_FLIGHT', 1, 1000),
+    kafkaMaxBytesPerPartition: integer(
+      read('KAFKA_MAX_BYTES_PER_PARTITION', String(TUNING.ingest.maxBytesPerPartition)),
+      'KAFKA_MAX_BYTES_PER_PARTITION',
+      1024,
+      64 * 1024 * 1024,
+    ),
+    shutdownTimeoutMs: integer(read('SHUTDOWN_TIMEOUT_MS', String(TUNING.shutdownTimeoutMs)), 'SHUTDOWN_TIMEOUT_MS', 100, 600_000),
   };
+}
+
+function optional<T>(value: string, parse: (value: string) => T): T | null {
+  return value === '' ? null : parse(value);
 }
 
 function headerName(value: string): string | null {
