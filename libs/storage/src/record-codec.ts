@@ -2,16 +2,15 @@ import {
   ChannelRecord,
   ConversationRecord,
   IndexEntry,
-  MessageHead,
   MessageRecord,
   MessageWindow,
   ProjectionState,
   indexEntryOf,
   keptNewMessages,
 } from '@cs/domain';
-import { CHANNEL_FIELDS } from './record-fields';
+import { CHANNEL_FIELDS, CONVERSATION_FIELDS, decodeFields, encodeFields } from './record-fields';
 
-export { CHANNEL_FIELDS, channelFieldPosition } from './record-fields';
+export { CHANNEL_FIELDS, CONVERSATION_FIELDS, channelFieldPosition } from './record-fields';
 
 /**
  * The records' stored text: JSON arrays with int64 values as decimal strings,
@@ -57,52 +56,21 @@ export function jsonArrayOf(texts: { text: string }[]): string {
 }
 
 export function encodeConversation(c: ConversationRecord): string {
-  return JSON.stringify([
-    c.uid,
-    c.channelKey,
-    c.channelId,
-    c.channelType,
-    c.floor,
-    c.readSeq,
-    c.ownSeq,
-    c.directHead,
-    c.membership,
-    c.leftVersion?.toString() ?? null,
-    c.frozenHead,
-    c.version.toString(),
-    c.clearedVersion?.toString() ?? null,
-  ]);
+  return encodeFields(CONVERSATION_FIELDS, c);
 }
 
 export function decodeConversation(text: string): ConversationRecord {
-  const [uid, channelKey, channelId, channelType, floor, readSeq, ownSeq, directHead, membership, leftVersion, frozenHead, version, clearedVersion] =
-    JSON.parse(text);
-  return {
-    uid,
-    channelKey,
-    channelId,
-    channelType,
-    floor,
-    readSeq,
-    ownSeq,
-    directHead: directHead as MessageHead | null,
-    membership,
-    leftVersion: leftVersion === null ? null : BigInt(leftVersion),
-    frozenHead: frozenHead as MessageHead | null,
-    version: BigInt(version),
-    clearedVersion: clearedVersion === null ? null : BigInt(clearedVersion),
-  };
+  const values: unknown[] = JSON.parse(text);
+  return decodeFields(CONVERSATION_FIELDS, (_field, i) => values[i]);
 }
 
 export function encodeChannel(c: ChannelRecord): string {
-  return JSON.stringify(CHANNEL_FIELDS.map(({ field, sql }) => (sql === 'int64' ? (c[field] as bigint).toString() : c[field])));
+  return encodeFields(CHANNEL_FIELDS, c);
 }
 
 export function decodeChannel(text: string): ChannelRecord {
   const values: unknown[] = JSON.parse(text);
-  const record: Record<string, unknown> = {};
-  CHANNEL_FIELDS.forEach(({ field, sql }, i) => (record[field] = sql === 'int64' ? BigInt(values[i] as string) : (values[i] ?? 0)));
-  return record as unknown as ChannelRecord;
+  return decodeFields(CHANNEL_FIELDS, (_field, i) => values[i]);
 }
 
 export function encodeMessage(m: MessageRecord): string {

@@ -16,7 +16,8 @@ import {
   windowKeyOf,
 } from '@cs/domain';
 import { Pool, PoolClient } from 'pg';
-import { CHANNEL_FIELDS, EncodedChanges, jsonArrayOf } from '../record-codec';
+import { CHANNEL_FIELDS, CONVERSATION_FIELDS, EncodedChanges, jsonArrayOf } from '../record-codec';
+import { StoredField, StoredType, decodeFields } from '../record-fields';
 import { inTransaction } from './database';
 import { StoreSnapshot, SyncReadStore } from '../user-snapshot';
 
@@ -165,21 +166,15 @@ export class ProjectionRepository implements SyncReadStore {
       `WITH
          saved_channels AS (
            INSERT INTO channels (${CHANNEL_COLUMNS})
-           SELECT ${CHANNEL_FIELDS.map(({ sql }, i) => valueAt('r', i, sql)).join(', ')}
+           SELECT ${valuesOf(CHANNEL_FIELDS, 'r')}
              FROM jsonb_array_elements($1::jsonb) AS r
-           ON CONFLICT (channel_key) DO UPDATE SET
-             ${CHANNEL_FIELDS.slice(2).map(({ column }) => `${column} = EXCLUDED.${column}`).join(', ')}),
+           ON CONFLICT (channel_key) DO UPDATE SET ${updatesOf(CHANNEL_FIELDS)}),
          saved_conversations AS (
            INSERT INTO conversations (${CONVERSATION_COLUMNS}, ${INDEX_COLUMNS})
-           SELECT r->>0, r->>1, r->>2, (r->>3)::smallint, (r->>4)::bigint, (r->>5)::bigint, (r->>6)::bigint,
-                  ${jsonbAt('r', 7)}, r->>8, (r->>9)::bigint, ${jsonbAt('r', 10)}, (r->>11)::bigint, (r->>12)::bigint,
-                  (x->>0)::bigint, (x->>1)::bigint, (x->>2)::boolean
+           SELECT ${valuesOf(CONVERSATION_FIELDS, 'r')}, (x->>0)::bigint, (x->>1)::bigint, (x->>2)::boolean
              FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS records(r, n)
              JOIN jsonb_array_elements($12::jsonb) WITH ORDINALITY AS entries(x, n) USING (n)
-           ON CONFLICT (uid, channel_key) DO UPDATE SET
-             floor = EXCLUDED.floor, read_seq = EXCLUDED.read_seq, own_seq = EXCLUDED.own_seq, direct_head = EXCLUDED.direct_head,
-             membership = EXCLUDED.membership, left_version = EXCLUDED.left_version, frozen_head = EXCLUDED.frozen_head,
-             version = EXCLUDED.version, cleared_version = EXCLUDED.cleared_version,
+           ON CONFLICT (uid, channel_key) DO UPDATE SET ${updatesOf(CONVERSATION_FIELDS)},
              index_version = EXCLUDED.index_version, index_ts = EXCLUDED.index_ts, large_member = EXCLUDED.large_member),
          saved_messages AS (
            INSERT INTO messages (channel_key, seq, message_id, from_uid, timestamp, client_msg_no, version, recipients, body, lane)
@@ -378,30 +373,20 @@ export interface StoredRecords {
   messages?: MessageRecord[];
 }
 
-const CHANNEL_COLUMNS = CHANNEL_FIELDS.map(({ column }) => column).join(', ');
+const CHANNEL_COLUMNS = columnsOf(CHANNEL_FIELDS);
+const CONVERSATION_COLUMNS = columnsOf(CONVERSATION_FIELDS);
 /** A conversation's place in its user's indexes (see @cs/domain fan-out.ts). */
 const INDEX_COLUMNS = 'index_version, index_ts, large_member';
-const CONVERSATION_COLUMNS =
-  'uid, channel_key, channel_id, channel_type, floor, read_seq, own_seq, direct_head, membership, left_version, frozen_head, version, cleared_version';
 /** int64 columns leave PostgreSQL as text inside JSON, so no double ever holds them. */
-const CHANNEL_COLUMNS_AS_JSON = CHANNEL_FIELDS.map(({ column, sql }) => (sql === 'int64' ? `${column}::text AS ${column}` : column)).join(', ');
-const CONVERSATION_COLUMNS_AS_JSON =
-  'uid, channel_key, channel_id, channel_type, floor, read_seq, own_seq, direct_head, membership, ' +
-  'left_version::text AS left_version, frozen_head, version::text AS version, cleared_version::text AS cleared_version';
+const CHANNEL_COLUMNS_AS_JSON = columnsAsJsonOf(CHANNEL_FIELDS);
+const CONVERSATION_COLUMNS_AS_JSON = columnsAsJsonOf(CONVERSATION_FIELDS);
 const MESSAGE_COLUMNS = 'm.channel_key, m.seq, m.message_id, m.from_uid, m.timestamp, m.client_msg_no, m.version, m.recipients, m.body, m.lane';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Row = Record<string, any>;
 
 function channelFromRow(row: Row): ChannelRecord {
-  return {
-    key: row.channel_key,
-    channelType: row.channel_type,
-    latestSeq: Number(row.latest_seq),
-    broadcastHead: row.broadcast_head as MessageHead | null,
-    broadcastVersion: BigInt(row.broadcast_version),
-    memberCount: Number(row.member_count),
-  };
+  return decodeFields(CHANNEL_FIELDS, ({ column }) => row[column]);
 }
 
 function indexEntryFromRow(row: Row): IndexEntry {
@@ -414,21 +399,24 @@ function indexColumnsOf(entry: IndexEntry): [string | null, number | null, boole
 }
 
 function conversationFromRow(row: Row): ConversationRecord {
-  return {
-    uid: row.uid,
-    channelKey: row.channel_key,
-    channelId: row.channel_id,
-    channelType: row.channel_type,
-    floor: Number(row.floor),
-    readSeq: Number(row.read_seq),
-    ownSeq: Number(row.own_seq),
-    directHead: row.direct_head as MessageHead | null,
-    membership: row.membership,
-    leftVersion: row.left_version === null ? null : BigInt(row.left_version),
-    frozenHead: row.frozen_head as MessageHead | null,
-    version: BigInt(row.version),
-    clearedVersion: row.cleared_version === null ? null : BigInt(row.cleared_version),
-  };
+  return decodeFields(CONVERSATION_FIELDS, ({ column }) => row[column]);
+}
+
+function columnsOf<R>(fields: readonly StoredField<R>[]): string {
+  return fields.map(({ column }) => column).join(', ');
+}
+
+function columnsAsJsonOf<R>(fields: readonly StoredField<R>[]): string {
+  return fields.map(({ column, sql }) => (sql === 'int64' ? `${column}::text AS ${column}` : column)).join(', ');
+}
+
+/** The SELECT list reading a stored JSON array `array` as the record's columns. */
+function valuesOf<R>(fields: readonly StoredField<R>[], array: string): string {
+  return fields.map(({ sql }, i) => valueAt(array, i, sql)).join(', ');
+}
+
+function updatesOf<R>(fields: readonly StoredField<R>[]): string {
+  return fields.filter((f) => !f.fixed).map(({ column }) => `${column} = EXCLUDED.${column}`).join(', ');
 }
 
 function messageFromRow(row: Row): MessageRecord {
@@ -456,7 +444,7 @@ function laneColumn(lane: string | null): string {
 }
 
 /** Element `index` of a JSON array as SQL of the column's type. */
-function valueAt(array: string, index: number, sql: (typeof CHANNEL_FIELDS)[number]['sql']): string {
+function valueAt(array: string, index: number, sql: StoredType): string {
   switch (sql) {
     case 'text':
       return `${array}->>${index}`;
