@@ -84,7 +84,8 @@ async function renderEntries(read: SnapshotRead, planned: readonly PlannedEntry[
 }
 
 /** The answer's JSON array, its entries rendered (and their recents read) a chunk at a time. */
-async function* streamAnswer(read: SnapshotRead, planned: readonly PlannedEntry[]): AsyncGenerator<Buffer> {
+export async function* streamAnswer(read: SnapshotRead, planned: readonly PlannedEntry[]): AsyncGenerator<Buffer> {
+  if (planned.length === 0) yield NOTHING_NEW;
   for (let start = 0; start < planned.length; start += STREAM_CHUNK) {
     const rendered = (await renderEntries(read, planned.slice(start, start + STREAM_CHUNK))).subarray(1);
     // Each chunk renders as "[...]": the first keeps its "[", the others start with ",", the last keeps its "]".
