@@ -1,4 +1,4 @@
-import { ChannelRecord, ConversationRecord, channelKeyOf, newChannel, newConversation } from '@cs/domain';
+import { ChannelRecord, ConversationRecord, IndexEntry, SyncReadPlan, channelKeyOf, newChannel, newConversation } from '@cs/domain';
 import { ProjectionCache, RedisClient, createRedis, encodeChannel, encodeConversation } from '@cs/storage';
 import { GROUP } from './support/events';
 import { TestEnvironment } from './support/test-environment';
@@ -29,21 +29,27 @@ describe('Redis cache: batches across slots, lost data noticed (e2e)', () => {
     membership: 'member',
     version,
   });
+  /** Half the users hold the group as a large one (read through the channel's slot), half in their index. */
+  const entryOf = (uid: string, version: bigint): IndexEntry =>
+    users.indexOf(uid) % 2 === 0 ? { kind: 'large' } : { kind: 'indexed', version, timestamp: 1_764_100_000 };
 
   async function rebuild(): Promise<void> {
     async function* pages() {
-      yield { channels: [channelAt(2_048n)], conversations: users.map((uid) => conversationAt(uid, 1_024n)) };
+      yield { channels: [channelAt(2_048n)], conversations: users.map((uid) => ({ record: conversationAt(uid, 1_024n), entry: entryOf(uid, 2_048n) })) };
     }
     await cache.rebuild(pages(), 4_096n);
   }
 
   async function writeBatch(version: bigint, watermark: bigint): Promise<boolean> {
-    const conversations = users.map((uid) => conversationAt(uid, version)).map((record) => ({ record, text: encodeConversation(record) }));
+    const conversations = users.map((uid) => ({ record: conversationAt(uid, version), entry: entryOf(uid, version) })).map(({ record, entry }) => ({ record, entry, text: encodeConversation(record) }));
     const channel = channelAt(version);
     return cache.writeBatch({ conversations, channels: [{ record: channel, text: encodeChannel(channel) }], messages: [], windows: [], trims: [] }, watermark - 2_048n, watermark);
   }
 
-  const readable = async () => (await Promise.all(users.map((uid) => cache.readSync(uid, () => [])))).filter((read) => read !== null).length;
+  /** Both kinds of read: the whole user, and the index (by version) then the records it names. */
+  const plans: SyncReadPlan[] = [{ read: 'everything' }, { read: 'changed', afterVersion: 0n }];
+  const readable = async () =>
+    (await Promise.all(users.map((uid, i) => cache.readSnapshot(uid, plans[i % 2]).catch(() => null)))).filter((read) => read !== null).length;
 
   beforeAll(async () => {
     await env.setUp();
@@ -60,8 +66,8 @@ describe('Redis cache: batches across slots, lost data noticed (e2e)', () => {
     await rebuild();
     expect(await cache.isComplete()).toBe(true);
     expect(await cache.readStamp(users[0])).toEqual({ stamp: 2_048n, watermark: 4_096n });
-    const read = await cache.readSync(users[1], () => []);
-    expect({ conversations: read?.snapshot.conversations.length, channel: read?.snapshot.channels.get(channelKey)?.broadcastVersion }).toEqual({
+    const read = await cache.readSnapshot(users[1], { read: 'changed', afterVersion: 1_024n });
+    expect({ conversations: read?.conversations.length, channel: read?.channels.get(channelKey)?.broadcastVersion }).toEqual({
       conversations: 1,
       channel: 2_048n,
     });

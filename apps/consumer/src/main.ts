@@ -45,6 +45,7 @@ async function main(): Promise<void> {
     config.kafkaGroupId,
     (topic, partition, letters) => deadLetters.publish(topic, partition, letters),
     config.recentMessagesKept,
+    config.smallGroupMaxMembers,
   );
   const registry = createMetricsRegistry('consumer');
   const ingest = new KafkaIngest(kafka, config.kafkaTopic, config.kafkaGroupId, applier, new IngestMetrics(registry, log), {

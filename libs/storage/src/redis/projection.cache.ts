@@ -1,6 +1,7 @@
-import { ChannelRecord, ConversationRecord, MessageRecord, isVisibleTo, lanesReadBy } from '@cs/domain';
+import { ChannelRecord, ConversationRecord, IndexEntry, MessageRecord, RecentsRequest, SyncReadPlan, isVisibleTo, lanesReadBy } from '@cs/domain';
 import { Cluster } from 'ioredis';
-import { RecentsRequest, SyncRead, SyncReadStore, UserSnapshot } from '../user-snapshot';
+import { StoredRecords } from '../postgres/projection.repository';
+import { StoreSnapshot, SyncReadStore } from '../user-snapshot';
 import {
   EncodedChanges,
   decodeChannel,
@@ -13,6 +14,7 @@ import {
 import {
   APPLY_COMMANDS_SCRIPT,
   FIELD_SEPARATOR,
+  READ_INDEX_SCRIPT,
   READ_STAMP_SCRIPT,
   RedisClient,
   STAMP_FIELD,
@@ -20,7 +22,9 @@ import {
   redisKeyPrefix,
   redisKeys,
   slotOf,
+  timeMember,
   unlinkMatching,
+  versionScore,
 } from './redis-layout';
 
 /**
@@ -34,8 +38,8 @@ export class ProjectionCache implements SyncReadStore {
   /**
    * Redis Cluster: every script and pipeline stays inside one hash slot, so a
    * batch's commands are grouped per slot and sent side by side (the
-   * watermark last), reads that span slots are split, and each slot carries
-   * its own complete marker (redisKeys.slotComplete).
+   * watermark last), reads that span slots are split (the watermark read
+   * first), and each slot carries its own complete marker (redisKeys.slotComplete).
    */
   private readonly cluster: boolean;
 
@@ -43,13 +47,14 @@ export class ProjectionCache implements SyncReadStore {
     this.cluster = isCluster(redis);
     // EVALSHA once the script is known on the connection (ioredis sends EVAL first on each new one).
     if (!('csReadStamp' in redis)) redis.defineCommand('csReadStamp', { numberOfKeys: 4, lua: READ_STAMP_SCRIPT });
+    if (!('csReadIndex' in redis)) redis.defineCommand('csReadIndex', { numberOfKeys: 4, lua: READ_INDEX_SCRIPT });
   }
 
   /** Writes a batch's changed records and raises the watermark. Returns false when Redis was not complete (needs a rebuild). */
   /** `previousVersion`: the clock before the batch; records above it carry this batch's versions. */
   async writeBatch(changes: EncodedChanges, previousVersion: bigint, watermark: bigint): Promise<boolean> {
     const script = this.newScript();
-    conversationCommands(script, changes.conversations, previousVersion);
+    conversationCommands(script, changes.conversations);
     for (const channel of changes.channels) channelCommand(script, channel);
     messageCommands(script, changes.messages);
     // Each window that let go of messages drops them by score, in the same scripts as the batch's additions.
@@ -109,14 +114,15 @@ export class ProjectionCache implements SyncReadStore {
     return found.every((exists) => exists === 1);
   }
 
+
   /** Replaces everything with the records given (the PostgreSQL truth), then marks Redis complete. */
-  async rebuild(records: AsyncIterable<{ channels?: ChannelRecord[]; conversations?: ConversationRecord[]; messages?: MessageRecord[] }>, watermark: bigint): Promise<void> {
+  async rebuild(records: AsyncIterable<StoredRecords>, watermark: bigint): Promise<void> {
     await this.redis.del(redisKeys.complete);
     await unlinkMatching(this.redis, redisKeys.pattern);
     for await (const page of records) {
       const script = this.newScript();
       for (const record of page.channels ?? []) channelCommand(script, { record, text: encodeChannel(record) });
-      conversationCommands(script, (page.conversations ?? []).map((record) => ({ record, text: encodeConversation(record) })), null);
+      conversationCommands(script, (page.conversations ?? []).map(({ record, entry }) => ({ record, text: encodeConversation(record), entry })));
       messageCommands(script, (page.messages ?? []).map((record) => ({ record, text: encodeMessage(record) })));
       if (!script.isEmpty()) await this.runScripted(script);
     }
@@ -154,24 +160,23 @@ export class ProjectionCache implements SyncReadStore {
     );
   }
 
-  /** Cluster: READ_STAMP_SCRIPT's reads split by slot — the global keys, the user's, then each member channel's. */
+  /** Cluster: READ_STAMP_SCRIPT's reads split by slot — the global keys first, then the user's, then each large group's. */
   private async readStampAcrossSlots(uid: string): Promise<{ stamp: bigint; watermark: bigint } | null> {
+    const watermark = await this.readWatermark();
+    if (watermark === null) return null;
     const hash = redisKeys.userConversations(uid);
-    const [watermark, user] = await Promise.all([
-      this.readWatermark(),
-      this.redis.pipeline().hget(hash, STAMP_FIELD).smembers(redisKeys.userGroups(uid)).exists(redisKeys.slotComplete(slotOf(hash))).exec(),
-    ]);
-    if (watermark === null || !user || user.some(([error]) => error)) return null;
-    const [[, stampText], [, groups], [, complete]] = user as [unknown, unknown][];
+    const user = await this.redis.pipeline().hget(hash, STAMP_FIELD).smembers(redisKeys.userLargeGroups(uid)).exists(userSlotMarker(uid)).exec();
+    if (!user || user.some(([error]) => error)) return null;
+    const [[, stampText], [, large], [, complete]] = user as [unknown, unknown][];
     if (complete !== 1) return null;
-    const channels = await this.readChannels(groups as string[]);
+    const channels = await this.readChannels(large as string[]);
     if (channels === null) return null;
     let stamp = typeof stampText === 'string' ? BigInt(stampText) : 0n;
     for (const channel of channels.values()) if (channel.broadcastVersion > stamp) stamp = channel.broadcastVersion;
     return { stamp, watermark };
   }
 
-  /** Cluster: the watermark, or null when Redis is not complete. */
+  /** The watermark, or null when Redis is not complete; in a cluster read before anything it bounds. */
   private async readWatermark(): Promise<bigint | null> {
     const [watermark, complete] = await this.redis.mget(redisKeys.watermark, redisKeys.complete);
     return watermark === null || complete === null ? null : BigInt(watermark);
@@ -204,6 +209,81 @@ export class ProjectionCache implements SyncReadStore {
     return replies;
   }
 
+  /**
+   * What `plan` names, consistently, or null when Redis cannot give it
+   * (incomplete, unreachable, or a batch landed mid-read three times in a
+   * row): the index part in one script, then the records and channels.
+   */
+  async readSnapshot(uid: string, plan: SyncReadPlan): Promise<StoreSnapshot | null> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const snapshot = await this.tryReadSnapshot(uid, plan);
+      if (snapshot !== 'retry') return snapshot;
+    }
+    return null;
+  }
+
+  private async tryReadSnapshot(uid: string, plan: SyncReadPlan): Promise<StoreSnapshot | null | 'retry'> {
+    const index = await this.readIndex(uid, plan);
+    if (index === null) return null;
+    const { watermark, large, firstRank, keys } = index;
+    const wanted = plan.read === 'everything' ? null : [...keys, ...large];
+    const records = await this.readRecords(uid, wanted);
+    if (records === null) return null;
+    const conversations = records.map(decodeConversation);
+    const channels = await this.readChannels(conversations.filter((c) => c.membership === 'member').map((c) => c.channelKey));
+    if (channels === null) return null;
+    // A record newer than the watermark was written after we read it: its batch may be half-seen.
+    const tooNew =
+      conversations.some((c) => c.version > watermark) || [...channels.values()].some((c) => c.broadcastVersion > watermark);
+    if (tooNew) return 'retry';
+    return { conversations, channels, bound: watermark, ranked: plan.read === 'ranked' ? { firstRank, keys } : undefined };
+  }
+
+  private async readIndex(uid: string, plan: SyncReadPlan): Promise<{ watermark: bigint; large: string[]; firstRank: number; keys: string[] } | null> {
+    if (this.cluster) return this.readIndexAcrossSlots(uid, plan);
+    if (plan.read === 'everything') {
+      const found = await this.redis.pipeline().get(redisKeys.watermark).exists(redisKeys.complete).exec();
+      if (!found || found.some(([error]) => error)) return null;
+      const [[, watermark], [, complete]] = found as [unknown, unknown][];
+      return complete === 1 && typeof watermark === 'string' ? { watermark: BigInt(watermark), large: [], firstRank: 0, keys: [] } : null;
+    }
+    const indexKey = plan.read === 'changed' ? redisKeys.userByVersion(uid) : redisKeys.userByTime(uid);
+    const args = plan.read === 'changed' ? ['changed', versionScore(plan.afterVersion)] : ['ranked', String(plan.from), String(plan.count)];
+    const reply = await (this.redis as unknown as IndexReader).csReadIndex(
+      redisKeys.watermark, redisKeys.complete, redisKeys.userLargeGroups(uid), indexKey, ...args,
+    );
+    if (reply === null) return null;
+    const [watermark, large, firstRank, keys] = reply;
+    return { watermark: BigInt(watermark), large, firstRank: Number(firstRank), keys };
+  }
+
+  /**
+   * Cluster: the watermark first, then READ_INDEX_SCRIPT in the user's slot,
+   * its first two keys the slot's complete marker (whose '1' stands in for
+   * the watermark it no longer reads).
+   */
+  private async readIndexAcrossSlots(uid: string, plan: SyncReadPlan): Promise<{ watermark: bigint; large: string[]; firstRank: number; keys: string[] } | null> {
+    const watermark = await this.readWatermark();
+    if (watermark === null) return null;
+    const marker = userSlotMarker(uid);
+    if (plan.read === 'everything') return (await this.redis.exists(marker)) === 1 ? { watermark, large: [], firstRank: 0, keys: [] } : null;
+    const indexKey = plan.read === 'changed' ? redisKeys.userByVersion(uid) : redisKeys.userByTime(uid);
+    const args = plan.read === 'changed' ? ['changed', versionScore(plan.afterVersion)] : ['ranked', String(plan.from), String(plan.count)];
+    const reply = await (this.redis as unknown as IndexReader).csReadIndex(marker, marker, redisKeys.userLargeGroups(uid), indexKey, ...args);
+    if (reply === null) return null;
+    const [, large, firstRank, keys] = reply;
+    return { watermark, large, firstRank: Number(firstRank), keys };
+  }
+
+  /** The user's records among `keys` (all of them for null), in one round trip. */
+  private async readRecords(uid: string, keys: string[] | null): Promise<string[] | null> {
+    const hash = redisKeys.userConversations(uid);
+    if (keys === null) return (await this.redis.hvals(hash)).filter(isRecord);
+    if (keys.length === 0) return [];
+    const found = await this.redis.hmget(hash, ...keys);
+    return found.filter((text): text is string => text !== null && isRecord(text));
+  }
+
   /** The channel records that exist among `keys`, in one round trip; null when Redis errs. */
   private async readChannels(keys: string[]): Promise<Map<string, ChannelRecord> | null> {
     const channels = new Map<string, ChannelRecord>();
@@ -220,51 +300,11 @@ export class ProjectionCache implements SyncReadStore {
     return channels;
   }
 
-  /**
-   * A consistent read of one user, or null when Redis cannot give one
-   * (incomplete, unreachable, or a batch landed mid-read three times in a row).
-   */
-  async readSync(uid: string, planRecents: (snapshot: UserSnapshot) => RecentsRequest[]): Promise<SyncRead | null> {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const snapshot = await this.tryReadUser(uid);
-      if (snapshot === null) return null;
-      if (snapshot !== 'retry') return { snapshot, recents: await this.readRecents(planRecents(snapshot), snapshot.watermark!) };
-    }
-    return null;
-  }
-
-  private async tryReadUser(uid: string): Promise<UserSnapshot | null | 'retry'> {
-    const head = this.cluster ? await this.readUserAcrossSlots(uid) : await this.readUserAndWatermark(uid);
-    if (head === null) return null;
-    const { watermark, values } = head;
-    const conversations = (values as string[]).filter(isRecord).map(decodeConversation);
-    const channels = await this.readChannels(conversations.filter((c) => c.membership === 'member').map((c) => c.channelKey));
-    if (channels === null) return null;
-    // A record newer than the watermark was written after we read it: its batch may be half-seen.
-    const tooNew =
-      conversations.some((c) => c.version > watermark) || [...channels.values()].some((c) => c.broadcastVersion > watermark);
-    return tooNew ? 'retry' : { conversations, channels, watermark };
-  }
-
-  private async readUserAndWatermark(uid: string): Promise<{ watermark: bigint; values: string[] } | null> {
-    const first = await this.redis
-      .pipeline()
-      .get(redisKeys.watermark)
-      .exists(redisKeys.complete)
-      .hvals(redisKeys.userConversations(uid))
-      .exec();
-    if (!first || first.some(([error]) => error)) return null;
-    const [[, watermarkText], [, complete], [, values]] = first as [unknown, unknown][];
-    if (complete !== 1 || typeof watermarkText !== 'string') return null;
-    return { watermark: BigInt(watermarkText), values: values as string[] };
-  }
-
-  private async readUserAcrossSlots(uid: string): Promise<{ watermark: bigint; values: string[] } | null> {
-    const hash = redisKeys.userConversations(uid);
-    const [watermark, user] = await Promise.all([this.readWatermark(), this.redis.pipeline().hvals(hash).exists(redisKeys.slotComplete(slotOf(hash))).exec()]);
-    if (watermark === null || !user || user.some(([error]) => error)) return null;
-    const [[, values], [, complete]] = user as [unknown, unknown][];
-    return complete === 1 ? { watermark, values: values as string[] } : null;
+  /** Each entry's recents, keyed as asked, none applied after `watermark`. */
+  async readRecents(requests: ReadonlyMap<string, RecentsRequest>, watermark: bigint): Promise<Map<string, MessageRecord[]>> {
+    const keys = [...requests.keys()];
+    const found = await this.readRecentsInOrder([...requests.values()], watermark);
+    return new Map(keys.map((key, i) => [key, found[i]]));
   }
 
   /**
@@ -272,7 +312,7 @@ export class ProjectionCache implements SyncReadStore {
    * first and merged: usually one round trip; more only when messages the user
    * cannot see (removed members' later ones) or not yet whole fill a page.
    */
-  private async readRecents(requests: RecentsRequest[], watermark: bigint): Promise<MessageRecord[][]> {
+  private async readRecentsInOrder(requests: RecentsRequest[], watermark: bigint): Promise<MessageRecord[][]> {
     const result: MessageRecord[][] = requests.map(() => []);
     let pending = requests.map((request, index) => ({ request, index, fetch: request.count, keys: windowKeys(request.conversation) }));
     while (pending.length > 0) {
@@ -333,13 +373,14 @@ class ScriptedCommands {
 
   constructor(private readonly slotOfKey: ((key: string) => number) | null) {}
 
-  add(name: string, key: string, args: readonly string[]): void {
+  /** `alsoTouches`: keys among `args` (Cluster: declared too; they must share `key`'s slot). */
+  add(name: string, key: string, args: readonly string[], alsoTouches: readonly string[] = []): void {
     const slot = this.slotOfKey === null ? 0 : this.slotOfKey(key);
     let group = this.open.get(slot);
     if (!group) this.open.set(slot, (group = { fields: [], keys: new Set(), commands: 0 }));
     group.fields.push(name, String(args.length + 1), key);
     for (const arg of args) group.fields.push(arg);
-    if (this.slotOfKey !== null) group.keys.add(key);
+    if (this.slotOfKey !== null) for (const touched of [key, ...alsoTouches]) group.keys.add(touched);
     if (++group.commands === SCRIPT_CHUNK) this.pack(slot);
   }
 
@@ -391,43 +432,50 @@ const MAX_PAIRS_PER_COMMAND = 500;
 
 type Encoded<T> = { record: T; text: string };
 
+/** The connection with READ_INDEX_SCRIPT defined as a command. */
+interface IndexReader {
+  csReadIndex(...keysThenArgs: string[]): Promise<[string, string[], number, string[]] | null>;
+}
+
 /** The pipeline with READ_STAMP_SCRIPT defined as a command. */
 interface StampPipeline {
   csReadStamp(...keysThenArgs: string[]): void;
   exec(): Promise<[Error | null, [string, string] | null][] | null>;
 }
 
+/** The complete marker of the slot the user's keys are in. */
+function userSlotMarker(uid: string): string {
+  return redisKeys.slotComplete(slotOf(redisKeys.userConversations(uid)));
+}
+
 function stampKeys(uid: string): string[] {
-  return [redisKeys.watermark, redisKeys.complete, redisKeys.userConversations(uid), redisKeys.userGroups(uid)];
+  return [redisKeys.watermark, redisKeys.complete, redisKeys.userConversations(uid), redisKeys.userLargeGroups(uid)];
 }
 
 /** The user hash holds records (JSON arrays) and the stamp (a decimal). */
 const isRecord = (value: string) => value.startsWith('[');
 
 /**
- * Per user: HSET of the records and the stamp, and the member-of set kept.
- * Records newer than `previousVersion` carry this batch's versions, which are
- * above every stamp written before, so their highest simply replaces the
- * stamp. Without it (a rebuild, page by page) the stamp is raised instead.
+ * Per conversation, its record and index entry in one ENTRY command; per
+ * user, the stamp raised to the highest version among their entries (a
+ * group crossing SMALL_GROUP_MAX_MEMBERS moves entries without new versions,
+ * so the stamp is raised, never simply replaced).
  */
-function conversationCommands(script: ScriptedCommands, conversations: Encoded<ConversationRecord>[], previousVersion: bigint | null): void {
+function conversationCommands(script: ScriptedCommands, conversations: (Encoded<ConversationRecord> & { entry: IndexEntry })[]): void {
   for (const [uid, encoded] of groupBy(conversations, (c) => c.record.uid)) {
     const hash = redisKeys.userConversations(uid);
+    const userKeys = [redisKeys.userByVersion(uid), redisKeys.userByTime(uid), redisKeys.userTimeMembers(uid), redisKeys.userLargeGroups(uid)];
     let highest = 0n;
-    const fields: string[] = [];
-    const joined: string[] = [];
-    const left: string[] = [];
-    for (const { record, text } of encoded) {
-      if (record.version > highest) highest = record.version;
-      fields.push(record.channelKey, text);
-      if (record.membership === 'member') joined.push(record.channelKey);
-      else if (record.membership === 'left') left.push(record.channelKey);
+    for (const { record, text, entry } of encoded) {
+      const version = entry.kind === 'indexed' && entry.version > record.version ? entry.version : record.version;
+      if (version > highest) highest = version;
+      const placed =
+        entry.kind === 'large'
+          ? ['', '', '']
+          : [versionScore(entry.version), entry.timestamp === null ? '' : String(entry.timestamp), timeMember(entry.version, record.channelKey)];
+      script.add('ENTRY', hash, [...userKeys, record.channelKey, text, ...placed], userKeys);
     }
-    if (previousVersion !== null && highest > previousVersion) fields.push(STAMP_FIELD, highest.toString());
-    for (const chunk of chunks(fields, 2)) script.add('HSET', hash, chunk);
-    if (previousVersion === null) script.add('RAISE', hash, [STAMP_FIELD, highest.toString()]);
-    for (const chunk of chunks(joined)) script.add('SADD', redisKeys.userGroups(uid), chunk);
-    for (const chunk of chunks(left)) script.add('SREM', redisKeys.userGroups(uid), chunk);
+    script.add('RAISE', hash, [STAMP_FIELD, highest.toString()]);
   }
 }
 
