@@ -225,7 +225,7 @@ describe('cli (e2e)', () => {
     // Redis was rebuilt from PostgreSQL: complete, watermark = the version clock.
     const clock = await withDatabase(rebuilt.databaseUrl, (db) => db.query('SELECT version::text FROM version_clock'));
     expect(await rebuilt.redis.get(redisKeys.complete)).toBe('1');
-    expect(await rebuilt.redis.get('cs:watermark')).toBe(clock.rows[0].version);
+    expect(await rebuilt.redis.get(redisKeys.watermark)).toBe(clock.rows[0].version);
 
     const api = await AppProcess.start('api', rebuiltEnv);
     try {
