@@ -3,6 +3,7 @@ import { redisKeys } from '@cs/storage';
 import { RunningService } from './support/app-process';
 import { GROUP, PERSON, groupMessage, joined, personMessage } from './support/events';
 import { TestEnvironment, withDatabase } from './support/test-environment';
+import { waitFor } from './support/wait-for';
 
 /**
  * Bounded retention (issue 13) through the real consumer and API: more than
@@ -12,6 +13,7 @@ import { TestEnvironment, withDatabase } from './support/test-environment';
  */
 describe('retention (e2e)', () => {
   const KEPT = 50;
+  const VACUUM_INTERVAL_MS = 200;
   const env = new TestEnvironment('retention');
   let service: RunningService;
 
@@ -29,7 +31,7 @@ describe('retention (e2e)', () => {
 
   beforeAll(async () => {
     await env.setUp();
-    service = await RunningService.start(env, { RECENT_MESSAGES_KEPT: String(KEPT) });
+    service = await RunningService.start(env, { RECENT_MESSAGES_KEPT: String(KEPT), POSTGRES_VACUUM_INTERVAL_MS: String(VACUUM_INTERVAL_MS) });
     await env.produceAndWait(groupKey, joined(group, ['ret-a', 'ret-b', 'ret-x']));
     // Several batches, so trimming happens batch after batch and not only within one.
     for (let first = 1; first <= SENT; first += 60) {
@@ -82,6 +84,18 @@ describe('retention (e2e)', () => {
     expect(sizes).toEqual([KEPT, KEPT, KEPT, KEPT]);
     const lowest = await env.redis.zrange(redisKeys.messageWindow(groupKey, null), 0, 0, 'WITHSCORES');
     expect(lowest[1]).toBe(String(memberDelivered[KEPT - 1]));
+  });
+
+  it('the consumer vacuums what trimming deleted, so PostgreSQL can reuse the space (autovacuum may be off)', async () => {
+    const vacuumed = await waitFor('messages and message_windows vacuumed after the last batch, no dead rows left', () =>
+      withDatabase(env.databaseUrl, async (db) => {
+        const { rows } = await db.query<{ relname: string; vacuum_count: string; n_dead_tup: string }>(
+          `SELECT relname, vacuum_count, n_dead_tup FROM pg_stat_user_tables WHERE relname IN ('messages', 'message_windows') ORDER BY relname`,
+        );
+        return rows.length === 2 && rows.every((r) => Number(r.vacuum_count) > 0 && Number(r.n_dead_tup) === 0) && rows;
+      }),
+    );
+    expect(vacuumed.map((r) => r.relname)).toEqual(['message_windows', 'messages']);
   });
 
   it('a late arrival older than the kept window, and a duplicate of a trimmed seq to someone else, are dropped', async () => {

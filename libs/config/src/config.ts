@@ -14,6 +14,9 @@ export const CONFIG_VARIABLES = [
   'COMMAND_TIMEOUT_MS',
   'API_USER_HEADER',
   'RECENT_MESSAGES_KEPT',
+  'POSTGRES_VACUUM_INTERVAL_MS',
+  'KAFKA_MAX_BYTES_PER_PARTITION',
+  'KAFKA_PARTITIONS_IN_FLIGHT',
 ] as const;
 
 export type ConfigVariable = (typeof CONFIG_VARIABLES)[number];
@@ -37,6 +40,12 @@ export interface AppConfig {
   apiUserHeader: string | null;
   /** Messages each store keeps per channel (and per explicit recipient); at least MAX_MSG_COUNT. */
   recentMessagesKept: number;
+  /** How often an ingesting consumer vacuums the tables retention churns; 0 = never (leave it to autovacuum). */
+  postgresVacuumIntervalMs: number;
+  /** The consumer's fetch size per partition, in bytes: bounds a batch and so its memory. */
+  kafkaMaxBytesPerPartition: number;
+  /** Partition batches one consumer applies at once. */
+  kafkaPartitionsInFlight: number;
 }
 
 /** A sync returns up to 50 recent messages per conversation (MAX_MSG_COUNT), so every store keeps at least that many. */
@@ -78,6 +87,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     commandTimeoutMs: integer(read('COMMAND_TIMEOUT_MS', '5000'), 'COMMAND_TIMEOUT_MS', 100, 600_000),
     apiUserHeader: headerName(read('API_USER_HEADER', '')),
     recentMessagesKept: integer(read('RECENT_MESSAGES_KEPT', '100'), 'RECENT_MESSAGES_KEPT', MIN_RECENT_MESSAGES_KEPT, 100_000),
+    kafkaMaxBytesPerPartition: integer(read('KAFKA_MAX_BYTES_PER_PARTITION', String(512 * 1024)), 'KAFKA_MAX_BYTES_PER_PARTITION', 1024, 64 * 1024 * 1024),
+    kafkaPartitionsInFlight: integer(read('KAFKA_PARTITIONS_IN_FLIGHT', '2'), 'KAFKA_PARTITIONS_IN_FLIGHT', 1, 1000),
+    postgresVacuumIntervalMs: integer(read('POSTGRES_VACUUM_INTERVAL_MS', '1000'), 'POSTGRES_VACUUM_INTERVAL_MS', 0, 3_600_000),
   };
 }
 

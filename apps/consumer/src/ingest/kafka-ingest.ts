@@ -1,9 +1,24 @@
 import { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { BatchApplier, BatchOutcome } from '@cs/ingest';
 
+export interface FetchSettings {
+  /** KAFKA_MAX_BYTES_PER_PARTITION */
+  maxBytesPerPartition: number;
+  /** KAFKA_PARTITIONS_IN_FLIGHT */
+  partitionsInFlight: number;
+}
+
 export interface IngestListener {
   batchApplied(partition: number, outcome: BatchOutcome, durationMs: number, offsetLag: string): void;
   batchFailed(partition: number, error: unknown, attempt: number): void;
+}
+
+/** One listener that tells each of `listeners`, in order. */
+export function eachListener(...listeners: IngestListener[]): IngestListener {
+  return {
+    batchApplied: (...args) => listeners.forEach((listener) => listener.batchApplied(...args)),
+    batchFailed: (...args) => listeners.forEach((listener) => listener.batchFailed(...args)),
+  };
 }
 
 /**
@@ -24,15 +39,16 @@ export class KafkaIngest {
     groupId: string,
     private readonly applier: BatchApplier,
     private readonly listener: IngestListener,
+    private readonly fetch: FetchSettings,
   ) {
     this.consumer = kafka.consumer({
       groupId,
       sessionTimeout: 10_000,
       heartbeatInterval: 1_000,
       rebalanceTimeout: 20_000,
-      // Bounds a batch (and so the consumer's memory): ~2,000 typical events per partition fetch.
-      maxBytesPerPartition: 512 * 1024,
-      maxBytes: 2 * 1024 * 1024,
+      // Bounds a batch (and so the consumer's memory): ~2,000 typical events per 512 KiB fetch.
+      maxBytesPerPartition: fetch.maxBytesPerPartition,
+      maxBytes: Math.max(2 * 1024 * 1024, fetch.maxBytesPerPartition * fetch.partitionsInFlight),
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5_000 },
     });
     this.consumer.on(this.consumer.events.GROUP_JOIN, () => (this.joined = true));
@@ -52,8 +68,8 @@ export class KafkaIngest {
       autoCommit: true,
       eachBatchAutoResolve: false,
       // While one partition's batch holds the version clock, the next decodes and loads its own
-      // (two, not more: each batch in flight holds its records in memory).
-      partitionsConsumedConcurrently: PARTITIONS_IN_FLIGHT,
+      // (each batch in flight holds its records in memory).
+      partitionsConsumedConcurrently: this.fetch.partitionsInFlight,
       eachBatch: (payload) => this.handleBatch(payload),
     });
   }
@@ -98,8 +114,6 @@ export class KafkaIngest {
     }
   }
 }
-
-const PARTITIONS_IN_FLIGHT = 2;
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
