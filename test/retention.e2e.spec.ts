@@ -87,15 +87,15 @@ describe('retention (e2e)', () => {
   });
 
   it('the consumer vacuums what trimming deleted, so PostgreSQL can reuse the space (autovacuum may be off)', async () => {
-    const vacuumed = await waitFor('messages and message_windows vacuumed after the last batch, no dead rows left', () =>
+    const messages = await waitFor('the messages table vacuumed after the last batch, no dead rows left', () =>
       withDatabase(env.databaseUrl, async (db) => {
-        const { rows } = await db.query<{ relname: string; vacuum_count: string; n_dead_tup: string }>(
-          `SELECT relname, vacuum_count, n_dead_tup FROM pg_stat_user_tables WHERE relname IN ('messages', 'message_windows') ORDER BY relname`,
+        const { rows } = await db.query<{ vacuum_count: string; n_dead_tup: string }>(
+          `SELECT vacuum_count, n_dead_tup FROM pg_stat_user_tables WHERE relname = 'messages'`,
         );
-        return rows.length === 2 && rows.every((r) => Number(r.vacuum_count) > 0 && Number(r.n_dead_tup) === 0) && rows;
+        return rows.length === 1 && Number(rows[0].vacuum_count) > 0 && Number(rows[0].n_dead_tup) === 0 && rows[0];
       }),
     );
-    expect(vacuumed.map((r) => r.relname)).toEqual(['message_windows', 'messages']);
+    expect(Number(messages.vacuum_count)).toBeGreaterThan(0);
   });
 
   it('a late arrival older than the kept window, and a duplicate of a trimmed seq to someone else, are dropped', async () => {

@@ -19,7 +19,7 @@ import { ConsumerModule } from './consumer.module';
 import { BatchApplier, DeadLetterPublisher } from '@cs/ingest';
 import { IngestMetrics } from './ingest/ingest-metrics';
 import { KafkaIngest, eachListener } from './ingest/kafka-ingest';
-import { ChurnVacuum } from './ingest/churn-vacuum';
+import { MessageVacuum } from './ingest/message-vacuum';
 
 /** Composition root: starts everything in order, stops it in reverse on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
     config.recentMessagesKept,
   );
   const registry = createMetricsRegistry('consumer');
-  const vacuum = new ChurnVacuum(new VacuumRepository(pool), config.postgresVacuumIntervalMs, log);
+  const vacuum = new MessageVacuum(new VacuumRepository(pool), config.postgresVacuumIntervalMs, log);
   const ingest = new KafkaIngest(kafka, config.kafkaTopic, config.kafkaGroupId, applier, eachListener(new IngestMetrics(registry, log), vacuum), {
     maxBytesPerPartition: config.kafkaMaxBytesPerPartition,
     partitionsInFlight: config.kafkaPartitionsInFlight,

@@ -174,7 +174,6 @@ export const MIGRATIONS: readonly { id: number; name: string; sql: string }[] = 
     // server-wide autovacuum_naptime, so ingesting consumers also vacuum: POSTGRES_VACUUM_INTERVAL_MS.)
     sql: `
       ALTER TABLE messages SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 10000, autovacuum_vacuum_cost_delay = 0);
-      ALTER TABLE message_windows SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 2000, autovacuum_vacuum_cost_delay = 0);
     `,
   },
 ];

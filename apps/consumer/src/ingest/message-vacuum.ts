@@ -8,9 +8,9 @@ import { IngestListener } from './kafka-ingest';
  * messages as it adds, and that space is reused only after a VACUUM, which
  * autovacuum runs at most once per server-wide naptime (or never, where it is
  * off). So every POSTGRES_VACUUM_INTERVAL_MS, while batches are being applied,
- * one instance at a time vacuums the churned tables.
+ * one instance at a time vacuums the messages table.
  */
-export class ChurnVacuum implements IngestListener {
+export class MessageVacuum implements IngestListener {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private ingestedSinceLastVacuum = false;
@@ -45,9 +45,9 @@ export class ChurnVacuum implements IngestListener {
     this.ingestedSinceLastVacuum = false;
     const started = performance.now();
     this.running = this.repository
-      .vacuumChurnedTables()
+      .vacuumMessages()
       .then(
-        (ran) => this.log.debug(ran ? 'vacuumed the churned tables' : 'another instance is vacuuming', { ms: Math.round(performance.now() - started) }),
+        (ran) => this.log.debug(ran ? 'vacuumed messages' : 'another instance is vacuuming', { ms: Math.round(performance.now() - started) }),
         (error) => {
           this.ingestedSinceLastVacuum = true;
           this.log.warn('vacuum failed, will retry', { error });
