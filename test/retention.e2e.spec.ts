@@ -32,12 +32,12 @@ describe('retention (e2e)', () => {
   beforeAll(async () => {
     await env.setUp();
     service = await RunningService.start(env, { RECENT_MESSAGES_KEPT: String(KEPT), POSTGRES_VACUUM_INTERVAL_MS: String(VACUUM_INTERVAL_MS) });
-    await env.produceAndWait(groupKey, joined(group, ['ret-a', 'ret-b', 'ret-x']));
+    await env.produceAndWait(joined(group, ['ret-a', 'ret-b', 'ret-x']));
     // Several batches, so trimming happens batch after batch and not only within one.
     for (let first = 1; first <= SENT; first += 60) {
       const range = seqs(first, first + 59).reverse().filter((seq) => seq !== LATE);
-      await env.produceAndWait(groupKey, ...range.map((seq) => groupMessage(group, 'ret-a', seq, isExplicit(seq) ? { subscribers: ['ret-x', 'ret-y'] } : {})));
-      await env.produceAndWait(personChannelKey, ...range.map((seq) => personMessage(seq % 2 ? 'ret-a' : 'ret-b', seq % 2 ? 'ret-b' : 'ret-a', seq)));
+      await env.produceAndWait(...range.map((seq) => groupMessage(group, 'ret-a', seq, isExplicit(seq) ? { subscribers: ['ret-x', 'ret-y'] } : {})));
+      await env.produceAndWait(...range.map((seq) => personMessage(seq % 2 ? 'ret-a' : 'ret-b', seq % 2 ? 'ret-b' : 'ret-a', seq)));
     }
   }, 120_000);
 
@@ -100,7 +100,7 @@ describe('retention (e2e)', () => {
 
   it('a late arrival older than the kept window, and a duplicate of a trimmed seq to someone else, are dropped', async () => {
     const before = await service.sync({ uid: 'ret-b', msg_count: 50 });
-    await env.produceAndWait(groupKey, groupMessage(group, 'ret-b', LATE), groupMessage(group, 'ret-a', 4, { subscribers: ['ret-z'] }));
+    await env.produceAndWait(groupMessage(group, 'ret-b', LATE), groupMessage(group, 'ret-a', 4, { subscribers: ['ret-z'] }));
     expect(await service.sync({ uid: 'ret-b', msg_count: 50 })).toEqual(before);
     expect(await service.sync({ uid: 'ret-z', msg_count: 50 })).toEqual([]);
   });

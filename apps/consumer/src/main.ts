@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { configOrExit, loadConfig, retryUntil } from '@cs/config';
+import { TUNING, configOrExit, loadConfig, retryUntil } from '@cs/config';
 import { createLogger } from '@cs/observability';
 import { createKafka, ensureTopics } from '@cs/kafka';
 import {
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
 
   const retrying = (step: string) => (error: unknown) => log.warn(`${step} failed, retrying`, { error });
   await retryUntil('migrate', () => migrate(config.databaseUrl), retrying('migrate'));
-  const pool = createPool(config.databaseUrl);
+  const pool = createPool(config.databaseUrl, { max: config.pgPoolSize ?? TUNING.postgres.consumerPoolSize });
   const redis = createRedis(config.redisUrl);
   const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'conversation-sync-consumer', log: (level, msg, extra) => log[level](msg, extra) });
   await retryUntil('create topics', () => ensureTopics(kafka, [
@@ -76,7 +76,7 @@ async function main(): Promise<void> {
         (error) => log.debug('redis repair failed, will retry', { error }),
       )
       .finally(() => (repairing = false));
-  }, 2_000);
+  }, TUNING.ingest.cacheRepairIntervalMs);
   log.info('consumer started', { topic: config.kafkaTopic, groupId: config.kafkaGroupId, httpPort: config.consumerHttpPort });
 
   let stopping = false;
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info('stopping', { signal });
-    const forced = setTimeout(() => process.exit(1), 9_000);
+    const forced = setTimeout(() => process.exit(1), config.shutdownTimeoutMs);
     clearInterval(cacheRepair);
     await ingest.stop().catch((error) => log.error('leaving the group failed', { error }));
     await vacuum.stop();

@@ -25,7 +25,7 @@ export class SyncService {
     private readonly reader: ProjectionReader,
     private readonly skippedLastMsgSeqs: Counter,
     private readonly log: Logger,
-    answerCacheBytes = 64 * 1024 * 1024,
+    answerCacheBytes: number,
   ) {
     this.answers = new AnswerCache(answerCacheBytes);
   }

@@ -1,11 +1,12 @@
 import { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { TUNING } from '@cs/config';
 import { BatchApplier, BatchOutcome } from '@cs/ingest';
 
-export interface FetchSettings {
-  /** KAFKA_MAX_BYTES_PER_PARTITION */
-  maxBytesPerPartition: number;
-  /** KAFKA_PARTITIONS_IN_FLIGHT */
+export interface FetchLimits {
+  /** Partition batches in flight: while one holds the version clock, the next loads its records. Each holds its records in memory. */
   partitionsInFlight: number;
+  /** Bounds a batch (and so the consumer's memory). */
+  maxBytesPerPartition: number;
 }
 
 export interface IngestListener {
@@ -39,17 +40,16 @@ export class KafkaIngest {
     groupId: string,
     private readonly applier: BatchApplier,
     private readonly listener: IngestListener,
-    private readonly fetch: FetchSettings,
+    private readonly limits: FetchLimits,
   ) {
     this.consumer = kafka.consumer({
       groupId,
-      sessionTimeout: 10_000,
-      heartbeatInterval: 1_000,
-      rebalanceTimeout: 20_000,
-      // Bounds a batch (and so the consumer's memory): ~2,000 typical events per 512 KiB fetch.
-      maxBytesPerPartition: fetch.maxBytesPerPartition,
-      maxBytes: Math.max(2 * 1024 * 1024, fetch.maxBytesPerPartition * fetch.partitionsInFlight),
-      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5_000 },
+      sessionTimeout: TUNING.ingest.sessionTimeoutMs,
+      heartbeatInterval: TUNING.ingest.heartbeatIntervalMs,
+      rebalanceTimeout: TUNING.ingest.rebalanceTimeoutMs,
+      maxBytesPerPartition: limits.maxBytesPerPartition,
+      maxBytes: limits.maxBytesPerPartition * TUNING.ingest.partitionsPerFetch,
+      retry: { ...TUNING.ingest.consumerRetry },
     });
     this.consumer.on(this.consumer.events.GROUP_JOIN, () => (this.joined = true));
     this.consumer.on(this.consumer.events.REBALANCING, () => (this.joined = false));
@@ -67,9 +67,7 @@ export class KafkaIngest {
     await this.consumer.run({
       autoCommit: true,
       eachBatchAutoResolve: false,
-      // While one partition's batch holds the version clock, the next decodes and loads its own
-      // (each batch in flight holds its records in memory).
-      partitionsConsumedConcurrently: this.fetch.partitionsInFlight,
+      partitionsConsumedConcurrently: this.limits.partitionsInFlight,
       eachBatch: (payload) => this.handleBatch(payload),
     });
   }
@@ -97,7 +95,7 @@ export class KafkaIngest {
         outcome = await this.applier.apply(batch.topic, batch.partition, batch.messages, allowRewind);
       } catch (error) {
         this.listener.batchFailed(batch.partition, error, attempt);
-        await delay(Math.min(100 * 2 ** attempt, 5_000));
+        await delay(Math.min(100 * 2 ** attempt, TUNING.ingest.maxBatchRetryDelayMs));
         await heartbeat();
         continue;
       }
