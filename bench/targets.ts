@@ -1,6 +1,7 @@
 import { LoadResult } from './lib/http-load';
 import { Figure } from './lib/report';
 import { PhaseResults, ResultKey } from './phases/phase';
+import { LargeAccountResult } from './phases/large-account';
 import { StorageResult } from './phases/storage';
 
 export type Comparison = '>=' | '<=' | '<' | '==';
@@ -211,6 +212,7 @@ export const TARGETS: Target[] = [
   }),
   storageTarget('storage_redis', 'Redis memory (this run’s keys)', 'redisKeysMemory'),
   storageTarget('storage_postgres', 'PostgreSQL size after VACUUM', 'postgresDatabaseBytes'),
+  ...(['page1', 'incremental'] as const).flatMap((kind) => (['p50', 'p99'] as const).map((p) => largeAccountTarget(kind, p))),
 ];
 
 /** The table's rows for the phases that ran (results without a phase's key leave its rows out). */
@@ -265,6 +267,21 @@ function storageTarget(id: string, name: string, field: 'redisKeysMemory' | 'pos
     measured: (r) => `${mb(growth(r).first)} → +${mb(growth(r).second)} MB`,
     ratio: (r) => r.secondHalfGrowthRatio[field],
     checks: [{ of: (r) => r.secondHalfGrowthRatio[field], is: '<', than: 0.1, text: '< 10% of the 1st half' }],
+  });
+}
+
+/** The large account's latency against the small one's, in the same run. */
+function largeAccountTarget(kind: 'page1' | 'incremental', p: 'p50' | 'p99'): Target {
+  const ratio = (r: LargeAccountResult) => (r[kind].small[p] > 0 ? round3(r[kind].large[p] / r[kind].small[p]) : null);
+  return target({
+    id: `largeAccount.${kind}.${p}`,
+    phase: 'largeAccount',
+    figure: (r) => `${kind === 'page1' ? 'uncached page 1' : 'incremental after one message'} ${p}, ${r.conversations.large} vs ${r.conversations.small} conversations`,
+    unit: 'ms',
+    measured: (r) => r[kind].large[p],
+    baseline: (r) => r[kind].small[p],
+    ratio,
+    checks: [{ of: ratio, is: '<=', than: 1.5, text: '≤ 1.5× the small account' }],
   });
 }
 

@@ -2,6 +2,7 @@ import { bigGroupPhase } from './big-group';
 import { fullSyncPhase } from './full-sync';
 import { incrementalSyncPhase } from './incremental-sync';
 import { ingestPhase } from './ingest';
+import { largeAccountPhase } from './large-account';
 import { memoryPhase } from './memory';
 import { Phase } from './phase';
 import { scaleOutPhase } from './scale-out';
@@ -13,6 +14,6 @@ import { storagePhase } from './storage';
  * world of their own. A new phase: its file here, its result type in
  * PhaseResults (phase.ts), its rows in TARGETS (targets.ts).
  */
-export const PHASES: readonly Phase[] = [ingestPhase, fullSyncPhase, incrementalSyncPhase, bigGroupPhase, memoryPhase, storagePhase, scaleOutPhase];
+export const PHASES: readonly Phase[] = [ingestPhase, fullSyncPhase, incrementalSyncPhase, bigGroupPhase, memoryPhase, storagePhase, scaleOutPhase, largeAccountPhase];
 
 export * from './phase';

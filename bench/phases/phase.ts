@@ -4,6 +4,7 @@ import type { BigGroupResult } from './big-group';
 import type { FullSyncResult } from './full-sync';
 import type { IncrementalSyncResult } from './incremental-sync';
 import type { IngestResult } from './ingest';
+import type { LargeAccountResult } from './large-account';
 import type { MemoryResult } from './memory';
 import type { ScaleOutResult } from './scale-out';
 import type { StorageResult } from './storage';
@@ -17,6 +18,7 @@ export interface PhaseResults {
   memory: MemoryResult;
   storage: StorageResult;
   scaleOut: ScaleOutResult;
+  largeAccount: LargeAccountResult;
 }
 
 export type ResultKey = keyof PhaseResults;

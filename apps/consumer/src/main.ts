@@ -45,6 +45,7 @@ async function main(): Promise<void> {
     config.kafkaGroupId,
     (topic, partition, letters) => deadLetters.publish(topic, partition, letters),
     config.recentMessagesKept,
+    config.smallGroupMaxMembers,
   );
   const registry = createMetricsRegistry('consumer');
   const vacuum = new MessageVacuum(new VacuumRepository(pool), config.postgresVacuumIntervalMs, log);

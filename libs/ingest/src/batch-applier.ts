@@ -1,4 +1,4 @@
-import { DEFAULT_RECENT_MESSAGES_KEPT, ImEvent, RecordsNeeded, channelKeyOfEvent, evolve, recordsNeededBy } from '@cs/domain';
+import { DEFAULT_RECENT_MESSAGES_KEPT, DEFAULT_SMALL_GROUP_MAX_MEMBERS, ImEvent, RecordsNeeded, channelKeyOfEvent, evolve, recordsNeededBy } from '@cs/domain';
 import { LoadGuard, PartitionPosition, ProjectionCache, ProjectionRepository, encodeChanges, inTransaction } from '@cs/storage';
 import { Pool, PoolClient } from 'pg';
 import { DecodedRecord, decodeRecord } from './event-decoder';
@@ -66,6 +66,8 @@ export class BatchApplier {
     private readonly sendDeadLetters: (topic: string, partition: number, letters: DeadLetter[]) => Promise<number>,
     /** RECENT_MESSAGES_KEPT: each message window keeps this many (trimmed in every batch's writes). */
     private readonly recentMessagesKept = DEFAULT_RECENT_MESSAGES_KEPT,
+    /** SMALL_GROUP_MAX_MEMBERS: see @cs/domain fan-out.ts. */
+    private readonly smallGroupMaxMembers = DEFAULT_SMALL_GROUP_MAX_MEMBERS,
   ) {}
 
   async apply(topic: string, partition: number, records: IncomingRecord[], allowRewind = false): Promise<BatchOutcome> {
@@ -117,7 +119,7 @@ export class BatchApplier {
   ): Promise<BatchOutcome> {
     const position = { groupId: this.groupId, topic, partition };
     const batch = decodeBatch(records, rejectAs);
-    const early = batch.crossesPartitions ? null : await this.projections.loadState(this.pool, batch.needs, position, this.recentMessagesKept);
+    const early = batch.crossesPartitions ? null : await this.projections.loadState(this.pool, batch.needs, position, this.settings());
     return inTransaction(this.pool, (client) => this.applyInTransaction(client, position, batch, early, allowRewind));
   }
 
@@ -147,7 +149,7 @@ export class BatchApplier {
     }
 
     outcome.loadedUnderClock = !stillValid(early, guard);
-    const { state } = early !== null && !outcome.loadedUnderClock ? early : await this.projections.loadState(client, batch.needs, position, this.recentMessagesKept);
+    const { state } = early !== null && !outcome.loadedUnderClock ? early : await this.projections.loadState(client, batch.needs, position, this.settings());
     const versions = nextVersions(lastVersion, events.length);
     events.forEach((event, i) => {
       evolve(state, event, versions[i]);
@@ -186,6 +188,10 @@ export class BatchApplier {
   }
 
   /** Redis lost its data (flush, restart): refill it from PostgreSQL as this transaction sees it. */
+  private settings() {
+    return { recentMessagesKept: this.recentMessagesKept, smallGroupMaxMembers: this.smallGroupMaxMembers };
+  }
+
   private async rebuildCache(client: PoolClient, watermark: bigint): Promise<void> {
     await this.cache.rebuild(this.projections.allRecords(client), watermark);
   }
@@ -222,5 +228,6 @@ function mergeNeeds(needs: RecordsNeeded[]): RecordsNeeded {
     conversations: needs.flatMap((n) => n.conversations),
     messages: needs.flatMap((n) => n.messages),
     windows: needs.flatMap((n) => n.windows),
+    members: needs.flatMap((n) => n.members),
   };
 }

@@ -1,34 +1,17 @@
-import { ChannelRecord, ConversationRecord, MessageRecord } from '@cs/domain';
+import { MessageRecord, RecentsRequest, SyncReadPlan, SyncSnapshot } from '@cs/domain';
 
-/** What a sync needs of one user, read consistently from one store. */
-export interface UserSnapshot {
-  conversations: ConversationRecord[];
-  /** Channel records of the channels the user is a member of. */
-  channels: Map<string, ChannelRecord>;
-  /** Redis only: the version up to which the snapshot is whole; newer records are left out of recents. */
-  watermark?: bigint;
+export type { RecentsRequest } from '@cs/domain';
+
+/** What a store read for a plan, consistently, and the version it is whole up to. */
+export interface StoreSnapshot extends SyncSnapshot {
+  /** Recents take no message applied after it. */
+  bound: bigint;
 }
 
-export interface RecentsRequest {
-  conversation: ConversationRecord;
-  afterSeq: number;
-  uptoSeq: number;
-  count: number;
-  /** The oldest `count` above afterSeq, oldest first (default: the newest, newest first). */
-  oldestFirst?: boolean;
-}
-
-export interface SyncRead {
-  snapshot: UserSnapshot;
-  /** Per recents request: its visible messages in the order asked, at most `count`. */
-  recents: MessageRecord[][];
-}
-
-/** A store the sync endpoint reads from. */
+/** A store the sync endpoints read from. */
 export interface SyncReadStore {
-  /**
-   * Reads one user consistently: the snapshot, then the recents `planRecents`
-   * asks for. null when this store cannot answer consistently right now.
-   */
-  readSync(uid: string, planRecents: (snapshot: UserSnapshot) => RecentsRequest[]): Promise<SyncRead | null>;
+  /** What `plan` names for the user, read consistently; null when this store cannot answer consistently right now. */
+  readSnapshot(uid: string, plan: SyncReadPlan): Promise<StoreSnapshot | null>;
+  /** The recents of each entry, keyed as asked: visible messages in the order asked, at most `count`. */
+  readRecents(requests: ReadonlyMap<string, RecentsRequest>, bound: bigint): Promise<Map<string, MessageRecord[]>>;
 }

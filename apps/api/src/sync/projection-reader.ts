@@ -1,7 +1,15 @@
-import { ConversationView, SelectedConversation, viewConversation } from '@cs/domain';
+import { MessageRecord, PlannedEntry, RecentsRequest, SyncReadPlan } from '@cs/domain';
 import { Logger } from '@cs/observability';
-import { ProjectionCache, ProjectionRepository, RecentsRequest, SyncRead, UserSnapshot } from '@cs/storage';
+import { ProjectionCache, ProjectionRepository, StoreSnapshot } from '@cs/storage';
 import { ServiceUnavailable } from '../http/errors';
+
+/** What one store read for a plan, and how to read the recents of its entries from the same store. */
+export interface SnapshotRead {
+  snapshot: StoreSnapshot;
+  fromCache: boolean;
+  /** The recents of these entries (those that ask for some), keyed by channel key. */
+  recentsOf(entries: readonly PlannedEntry[]): Promise<Map<string, MessageRecord[]>>;
+}
 
 /** Reads one user from Redis when it can answer consistently, from PostgreSQL otherwise. */
 export class ProjectionReader {
@@ -11,27 +19,37 @@ export class ProjectionReader {
     private readonly log: Logger,
   ) {}
 
-  async read(uid: string, planRecents: (snapshot: UserSnapshot) => RecentsRequest[]): Promise<{ read: SyncRead; fromCache: boolean }> {
+  async read(uid: string, plan: SyncReadPlan): Promise<SnapshotRead> {
     try {
-      const fromCache = await this.cache.readSync(uid, planRecents);
-      if (fromCache) return { read: fromCache, fromCache: true };
+      const snapshot = await this.cache.readSnapshot(uid, plan);
+      if (snapshot) return { snapshot, fromCache: true, recentsOf: (entries) => this.recents(entries, snapshot.bound, true) };
     } catch (error) {
       this.log.warn('redis read failed, answering from PostgreSQL', { error });
     }
+    const snapshot = await this.unavailableUnless(() => this.database.readSnapshot(uid, plan));
+    return { snapshot, fromCache: false, recentsOf: (entries) => this.recents(entries, snapshot.bound, false) };
+  }
+
+  private async recents(entries: readonly PlannedEntry[], bound: bigint, fromCache: boolean): Promise<Map<string, MessageRecord[]>> {
+    const requests = new Map<string, RecentsRequest>();
+    for (const { entry, recents } of entries) if (recents !== null) requests.set(entry.view.conversation.channelKey, recents);
+    if (requests.size === 0) return new Map();
+    if (fromCache) {
+      try {
+        return await this.cache.readRecents(requests, bound);
+      } catch (error) {
+        this.log.warn('redis read failed, answering from PostgreSQL', { error });
+      }
+    }
+    return this.unavailableUnless(() => this.database.readRecents(requests, bound));
+  }
+
+  private async unavailableUnless<T>(read: () => Promise<T>): Promise<T> {
     try {
-      return { read: await this.database.readSync(uid, planRecents), fromCache: false };
+      return await read();
     } catch (error) {
       this.log.error('postgres read failed', { error });
       throw new ServiceUnavailable('storage unavailable: PostgreSQL did not answer, retry later');
     }
   }
-}
-
-export function viewsOf(snapshot: UserSnapshot): ConversationView[] {
-  return snapshot.conversations.map((c) => viewConversation(c, snapshot.channels.get(c.channelKey)));
-}
-
-/** The newest `count` visible messages of an entry, above its recentsAfterSeq. */
-export function recentsOf(entry: SelectedConversation, count: number): RecentsRequest {
-  return { conversation: entry.view.conversation, afterSeq: entry.recentsAfterSeq, uptoSeq: entry.view.lastMsgSeq, count };
 }

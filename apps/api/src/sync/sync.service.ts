@@ -1,19 +1,21 @@
 import {
   MAX_MSG_COUNT,
-  SelectedConversation,
+  PlannedEntry,
   SyncQuery,
   effectivePageSize,
   parseLastMsgSeqs,
+  planRead,
+  planSync,
   renderSyncAnswer,
-  selectConversations,
   toInt64,
   versionFromClient,
 } from '@cs/domain';
 import { Logger } from '@cs/observability';
-import { ProjectionCache, RecentsRequest, UserSnapshot } from '@cs/storage';
+import { ProjectionCache } from '@cs/storage';
 import { Counter } from 'prom-client';
+import { Readable } from 'node:stream';
 import { AnswerCache } from './answer-cache';
-import { ProjectionReader, recentsOf, viewsOf } from './projection-reader';
+import { ProjectionReader, SnapshotRead } from './projection-reader';
 import { SyncRequestDto } from './sync-request.dto';
 
 /** Answers a sync from Redis when it can answer consistently, from PostgreSQL otherwise. */
@@ -35,7 +37,7 @@ export class SyncService {
    * their answer carries) is whole in Redis, an incremental sync at or past it
    * is `[]`, and an answer already rendered under that stamp is served again.
    */
-  async sync(request: SyncRequestDto): Promise<Buffer> {
+  async sync(request: SyncRequestDto): Promise<Buffer | Readable> {
     const query = this.toQuery(request);
     const stamped = await this.cache.readStamp(query.uid).catch(() => null);
     const stamp = stamped !== null && stamped.stamp <= stamped.watermark ? stamped.stamp : null;
@@ -43,24 +45,12 @@ export class SyncService {
     const cacheKey = stamp === null ? '' : answerKey(query);
     const cached = stamp === null ? undefined : this.answers.get(cacheKey, stamp);
     if (cached !== undefined) return cached;
-    const { body, fromCache } = await this.render(query);
-    if (stamp !== null && fromCache) this.answers.set(cacheKey, stamp, body);
+    const read = await this.reader.read(query.uid, planRead(query));
+    const planned = planSync(read.snapshot, query);
+    if (planned.length > STREAMED_ABOVE) return Readable.from(streamAnswer(read, planned));
+    const body = await renderEntries(read, planned);
+    if (stamp !== null && read.fromCache) this.answers.set(cacheKey, stamp, body);
     return body;
-  }
-
-  private async render(query: SyncQuery): Promise<{ body: Buffer; fromCache: boolean }> {
-    let selected: SelectedConversation[] = [];
-    const planRecents = (snapshot: UserSnapshot): RecentsRequest[] => {
-      selected = selectConversations(viewsOf(snapshot), query);
-      if (query.msgCount === 0) return [];
-      return selected.filter((entry) => !entry.tombstone).map((entry) => recentsOf(entry, query.msgCount));
-    };
-    const { read, fromCache } = await this.reader.read(query.uid, planRecents);
-    let next = 0;
-    const body = renderSyncAnswer(
-      selected.map((entry) => ({ entry, recents: entry.tombstone || query.msgCount === 0 ? [] : read.recents[next++] })),
-    );
-    return { body: Buffer.from(body), fromCache };
   }
 
   /** Unreadable last_msg_seqs entries are skipped, as WuKongIM does: counted, and logged at debug. */
@@ -81,6 +71,26 @@ export class SyncService {
       pageSize: effectivePageSize(request.page_size),
       includeDeleted: request.include_deleted === 1,
     };
+  }
+}
+
+/** An answer of more entries is streamed, a chunk at a time (and not kept in the answer cache). */
+const STREAMED_ABOVE = 1_000;
+const STREAM_CHUNK = 500;
+
+async function renderEntries(read: SnapshotRead, planned: readonly PlannedEntry[]): Promise<Buffer> {
+  const recents = await read.recentsOf(planned);
+  return Buffer.from(renderSyncAnswer(planned.map(({ entry }) => ({ entry, recents: recents.get(entry.view.conversation.channelKey) ?? [] }))));
+}
+
+/** The answer's JSON array, its entries rendered (and their recents read) a chunk at a time. */
+export async function* streamAnswer(read: SnapshotRead, planned: readonly PlannedEntry[]): AsyncGenerator<Buffer> {
+  if (planned.length === 0) yield NOTHING_NEW;
+  for (let start = 0; start < planned.length; start += STREAM_CHUNK) {
+    const rendered = (await renderEntries(read, planned.slice(start, start + STREAM_CHUNK))).subarray(1);
+    // Each chunk renders as "[...]": the first keeps its "[", the others start with ",", the last keeps its "]".
+    const last = start + STREAM_CHUNK >= planned.length;
+    yield Buffer.concat([Buffer.from(start === 0 ? '[' : ','), last ? rendered : rendered.subarray(0, rendered.length - 1)]);
   }
 }
 

@@ -1,6 +1,7 @@
-import { ChannelRecord, ConversationRecord, MessageRecord, isVisibleTo, lanesReadBy } from '@cs/domain';
+import { ChannelRecord, ConversationRecord, IndexEntry, MessageRecord, RecentsRequest, SyncReadPlan, isVisibleTo, lanesReadBy } from '@cs/domain';
 import Redis from 'ioredis';
-import { RecentsRequest, SyncRead, SyncReadStore, UserSnapshot } from '../user-snapshot';
+import { StoredRecords } from '../postgres/projection.repository';
+import { StoreSnapshot, SyncReadStore } from '../user-snapshot';
 import {
   EncodedChanges,
   decodeChannel,
@@ -10,7 +11,17 @@ import {
   encodeConversation,
   encodeMessage,
 } from '../record-codec';
-import { APPLY_COMMANDS_SCRIPT, FIELD_SEPARATOR, READ_STAMP_SCRIPT, STAMP_FIELD, redisKeys, unlinkMatching } from './redis-layout';
+import {
+  APPLY_COMMANDS_SCRIPT,
+  FIELD_SEPARATOR,
+  READ_INDEX_SCRIPT,
+  READ_STAMP_SCRIPT,
+  STAMP_FIELD,
+  redisKeys,
+  timeMember,
+  unlinkMatching,
+  versionScore,
+} from './redis-layout';
 
 /**
  * The hot read path: the projection records mirrored in Redis. Writes happen
@@ -23,13 +34,14 @@ export class ProjectionCache implements SyncReadStore {
   constructor(private readonly redis: Redis) {
     // EVALSHA once the script is known on the connection (ioredis sends EVAL first on each new one).
     if (!('csReadStamp' in redis)) redis.defineCommand('csReadStamp', { numberOfKeys: 4, lua: READ_STAMP_SCRIPT });
+    if (!('csReadIndex' in redis)) redis.defineCommand('csReadIndex', { numberOfKeys: 4, lua: READ_INDEX_SCRIPT });
   }
 
   /** Writes a batch's changed records and raises the watermark. Returns false when Redis was not complete (needs a rebuild). */
   /** `previousVersion`: the clock before the batch; records above it carry this batch's versions. */
   async writeBatch(changes: EncodedChanges, previousVersion: bigint, watermark: bigint): Promise<boolean> {
     const script = new ScriptedCommands();
-    conversationCommands(script, changes.conversations, previousVersion);
+    conversationCommands(script, changes.conversations);
     for (const channel of changes.channels) channelCommand(script, channel);
     messageCommands(script, changes.messages);
     // Each window that let go of messages drops them by score, in the same scripts as the batch's additions.
@@ -65,13 +77,13 @@ export class ProjectionCache implements SyncReadStore {
   }
 
   /** Replaces everything with the records given (the PostgreSQL truth), then marks Redis complete. */
-  async rebuild(records: AsyncIterable<{ channels?: ChannelRecord[]; conversations?: ConversationRecord[]; messages?: MessageRecord[] }>, watermark: bigint): Promise<void> {
+  async rebuild(records: AsyncIterable<StoredRecords>, watermark: bigint): Promise<void> {
     await this.redis.del(redisKeys.complete);
     await unlinkMatching(this.redis, redisKeys.pattern);
     for await (const page of records) {
       const script = new ScriptedCommands();
       for (const record of page.channels ?? []) channelCommand(script, { record, text: encodeChannel(record) });
-      conversationCommands(script, (page.conversations ?? []).map((record) => ({ record, text: encodeConversation(record) })), null);
+      conversationCommands(script, (page.conversations ?? []).map(({ record, entry }) => ({ record, text: encodeConversation(record), entry })));
       messageCommands(script, (page.messages ?? []).map((record) => ({ record, text: encodeMessage(record) })));
       if (!script.isEmpty()) await this.runScripted(script);
     }
@@ -107,6 +119,62 @@ export class ProjectionCache implements SyncReadStore {
     );
   }
 
+  /**
+   * What `plan` names, consistently, or null when Redis cannot give it
+   * (incomplete, unreachable, or a batch landed mid-read three times in a
+   * row): the index part in one script, then the records and channels.
+   */
+  async readSnapshot(uid: string, plan: SyncReadPlan): Promise<StoreSnapshot | null> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const snapshot = await this.tryReadSnapshot(uid, plan);
+      if (snapshot !== 'retry') return snapshot;
+    }
+    return null;
+  }
+
+  private async tryReadSnapshot(uid: string, plan: SyncReadPlan): Promise<StoreSnapshot | null | 'retry'> {
+    const index = await this.readIndex(uid, plan);
+    if (index === null) return null;
+    const { watermark, large, firstRank, keys } = index;
+    const wanted = plan.read === 'everything' ? null : [...keys, ...large];
+    const records = await this.readRecords(uid, wanted);
+    if (records === null) return null;
+    const conversations = records.map(decodeConversation);
+    const channels = await this.readChannels(conversations.filter((c) => c.membership === 'member').map((c) => c.channelKey));
+    if (channels === null) return null;
+    // A record newer than the watermark was written after we read it: its batch may be half-seen.
+    const tooNew =
+      conversations.some((c) => c.version > watermark) || [...channels.values()].some((c) => c.broadcastVersion > watermark);
+    if (tooNew) return 'retry';
+    return { conversations, channels, bound: watermark, ranked: plan.read === 'ranked' ? { firstRank, keys } : undefined };
+  }
+
+  private async readIndex(uid: string, plan: SyncReadPlan): Promise<{ watermark: bigint; large: string[]; firstRank: number; keys: string[] } | null> {
+    if (plan.read === 'everything') {
+      const found = await this.redis.pipeline().get(redisKeys.watermark).exists(redisKeys.complete).exec();
+      if (!found || found.some(([error]) => error)) return null;
+      const [[, watermark], [, complete]] = found as [unknown, unknown][];
+      return complete === 1 && typeof watermark === 'string' ? { watermark: BigInt(watermark), large: [], firstRank: 0, keys: [] } : null;
+    }
+    const indexKey = plan.read === 'changed' ? redisKeys.userByVersion(uid) : redisKeys.userByTime(uid);
+    const args = plan.read === 'changed' ? ['changed', versionScore(plan.afterVersion)] : ['ranked', String(plan.from), String(plan.count)];
+    const reply = await (this.redis as unknown as IndexReader).csReadIndex(
+      redisKeys.watermark, redisKeys.complete, redisKeys.userLargeGroups(uid), indexKey, ...args,
+    );
+    if (reply === null) return null;
+    const [watermark, large, firstRank, keys] = reply;
+    return { watermark: BigInt(watermark), large, firstRank: Number(firstRank), keys };
+  }
+
+  /** The user's records among `keys` (all of them for null), in one round trip. */
+  private async readRecords(uid: string, keys: string[] | null): Promise<string[] | null> {
+    const hash = redisKeys.userConversations(uid);
+    if (keys === null) return (await this.redis.hvals(hash)).filter(isRecord);
+    if (keys.length === 0) return [];
+    const found = await this.redis.hmget(hash, ...keys);
+    return found.filter((text): text is string => text !== null && isRecord(text));
+  }
+
   /** The channel records that exist among `keys`, in one round trip; null when Redis errs. */
   private async readChannels(keys: string[]): Promise<Map<string, ChannelRecord> | null> {
     const channels = new Map<string, ChannelRecord>();
@@ -123,37 +191,11 @@ export class ProjectionCache implements SyncReadStore {
     return channels;
   }
 
-  /**
-   * A consistent read of one user, or null when Redis cannot give one
-   * (incomplete, unreachable, or a batch landed mid-read three times in a row).
-   */
-  async readSync(uid: string, planRecents: (snapshot: UserSnapshot) => RecentsRequest[]): Promise<SyncRead | null> {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const snapshot = await this.tryReadUser(uid);
-      if (snapshot === null) return null;
-      if (snapshot !== 'retry') return { snapshot, recents: await this.readRecents(planRecents(snapshot), snapshot.watermark!) };
-    }
-    return null;
-  }
-
-  private async tryReadUser(uid: string): Promise<UserSnapshot | null | 'retry'> {
-    const first = await this.redis
-      .pipeline()
-      .get(redisKeys.watermark)
-      .exists(redisKeys.complete)
-      .hvals(redisKeys.userConversations(uid))
-      .exec();
-    if (!first || first.some(([error]) => error)) return null;
-    const [[, watermarkText], [, complete], [, values]] = first as [unknown, unknown][];
-    if (complete !== 1 || typeof watermarkText !== 'string') return null;
-    const watermark = BigInt(watermarkText);
-    const conversations = (values as string[]).filter(isRecord).map(decodeConversation);
-    const channels = await this.readChannels(conversations.filter((c) => c.membership === 'member').map((c) => c.channelKey));
-    if (channels === null) return null;
-    // A record newer than the watermark was written after we read it: its batch may be half-seen.
-    const tooNew =
-      conversations.some((c) => c.version > watermark) || [...channels.values()].some((c) => c.broadcastVersion > watermark);
-    return tooNew ? 'retry' : { conversations, channels, watermark };
+  /** Each entry's recents, keyed as asked, none applied after `watermark`. */
+  async readRecents(requests: ReadonlyMap<string, RecentsRequest>, watermark: bigint): Promise<Map<string, MessageRecord[]>> {
+    const keys = [...requests.keys()];
+    const found = await this.readRecentsInOrder([...requests.values()], watermark);
+    return new Map(keys.map((key, i) => [key, found[i]]));
   }
 
   /**
@@ -161,7 +203,7 @@ export class ProjectionCache implements SyncReadStore {
    * first and merged: usually one round trip; more only when messages the user
    * cannot see (removed members' later ones) or not yet whole fill a page.
    */
-  private async readRecents(requests: RecentsRequest[], watermark: bigint): Promise<MessageRecord[][]> {
+  private async readRecentsInOrder(requests: RecentsRequest[], watermark: bigint): Promise<MessageRecord[][]> {
     const result: MessageRecord[][] = requests.map(() => []);
     let pending = requests.map((request, index) => ({ request, index, fetch: request.count, keys: windowKeys(request.conversation) }));
     while (pending.length > 0) {
@@ -251,6 +293,11 @@ const MAX_PAIRS_PER_COMMAND = 500;
 
 type Encoded<T> = { record: T; text: string };
 
+/** The connection with READ_INDEX_SCRIPT defined as a command. */
+interface IndexReader {
+  csReadIndex(...keysThenArgs: string[]): Promise<[string, string[], number, string[]] | null>;
+}
+
 /** The pipeline with READ_STAMP_SCRIPT defined as a command. */
 interface StampPipeline {
   csReadStamp(...keysThenField: string[]): void;
@@ -258,36 +305,33 @@ interface StampPipeline {
 }
 
 function stampKeys(uid: string): string[] {
-  return [redisKeys.watermark, redisKeys.complete, redisKeys.userConversations(uid), redisKeys.userGroups(uid)];
+  return [redisKeys.watermark, redisKeys.complete, redisKeys.userConversations(uid), redisKeys.userLargeGroups(uid)];
 }
 
 /** The user hash holds records (JSON arrays) and the stamp (a decimal). */
 const isRecord = (value: string) => value.startsWith('[');
 
 /**
- * Per user: HSET of the records and the stamp, and the member-of set kept.
- * Records newer than `previousVersion` carry this batch's versions, which are
- * above every stamp written before, so their highest simply replaces the
- * stamp. Without it (a rebuild, page by page) the stamp is raised instead.
+ * Per conversation, its record and index entry in one ENTRY command; per
+ * user, the stamp raised to the highest version among their entries (a
+ * group crossing SMALL_GROUP_MAX_MEMBERS moves entries without new versions,
+ * so the stamp is raised, never simply replaced).
  */
-function conversationCommands(script: ScriptedCommands, conversations: Encoded<ConversationRecord>[], previousVersion: bigint | null): void {
+function conversationCommands(script: ScriptedCommands, conversations: (Encoded<ConversationRecord> & { entry: IndexEntry })[]): void {
   for (const [uid, encoded] of groupBy(conversations, (c) => c.record.uid)) {
     const hash = redisKeys.userConversations(uid);
+    const userKeys = [redisKeys.userByVersion(uid), redisKeys.userByTime(uid), redisKeys.userTimeMembers(uid), redisKeys.userLargeGroups(uid)];
     let highest = 0n;
-    const fields: string[] = [];
-    const joined: string[] = [];
-    const left: string[] = [];
-    for (const { record, text } of encoded) {
-      if (record.version > highest) highest = record.version;
-      fields.push(record.channelKey, text);
-      if (record.membership === 'member') joined.push(record.channelKey);
-      else if (record.membership === 'left') left.push(record.channelKey);
+    for (const { record, text, entry } of encoded) {
+      const version = entry.kind === 'indexed' && entry.version > record.version ? entry.version : record.version;
+      if (version > highest) highest = version;
+      const placed =
+        entry.kind === 'large'
+          ? ['', '', '']
+          : [versionScore(entry.version), entry.timestamp === null ? '' : String(entry.timestamp), timeMember(entry.version, record.channelKey)];
+      script.add('ENTRY', hash, [...userKeys, record.channelKey, text, ...placed]);
     }
-    if (previousVersion !== null && highest > previousVersion) fields.push(STAMP_FIELD, highest.toString());
-    for (const chunk of chunks(fields, 2)) script.add('HSET', hash, chunk);
-    if (previousVersion === null) script.add('RAISE', hash, [STAMP_FIELD, highest.toString()]);
-    for (const chunk of chunks(joined)) script.add('SADD', redisKeys.userGroups(uid), chunk);
-    for (const chunk of chunks(left)) script.add('SREM', redisKeys.userGroups(uid), chunk);
+    script.add('RAISE', hash, [STAMP_FIELD, highest.toString()]);
   }
 }
 

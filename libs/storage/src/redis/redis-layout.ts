@@ -1,5 +1,6 @@
 import { TUNING } from '@cs/config';
 import Redis, { RedisOptions } from 'ioredis';
+import { channelFieldPosition } from '../record-fields';
 
 /**
  * The Redis key layout, in one place. Ids are hex-encoded inside the hash tag:
@@ -11,7 +12,7 @@ export const redisKeys = {
   /** Highest version whose batch is completely written. */
   watermark: 'cs:watermark',
   /** Present while Redis holds everything PostgreSQL does; absent after a flush until rebuilt. Versioned with the layout: data of an older layout gets rebuilt. */
-  complete: 'cs:complete:5',
+  complete: 'cs:complete:6',
   /** Prefix of every key this service owns. */
   pattern: 'cs:*',
   /**
@@ -20,8 +21,24 @@ export const redisKeys = {
    * arrays, so they never equal it.
    */
   userConversations: (uid: string) => `cs:{u:${hex(uid)}}:conversations`,
-  /** Set: channel keys of the channels the user is currently a member of. */
-  userGroups: (uid: string) => `cs:{u:${hex(uid)}}:groups`,
+  /**
+   * The user's indexes (see @cs/domain fan-out.ts), of every conversation but
+   * the large groups they are a member of. By version: sorted set, member =
+   * channel key, score = version / 1024 — versions are multiples of 1024
+   * below 2^63, so the score is an integer below 2^53, exact as a double (a
+   * raw version would not be).
+   */
+  userByVersion: (uid: string) => `cs:{u:${hex(uid)}}:by-version`,
+  /**
+   * By (timestamp, version), the answer's order, of the conversations a full
+   * sync lists: score = timestamp (≤ 2^53), member = version / 1024 as
+   * TIME_MEMBER_DIGITS hex digits then the channel key, so equal timestamps
+   * sort by version. userTimeMembers: channel key -> its current member.
+   */
+  userByTime: (uid: string) => `cs:{u:${hex(uid)}}:by-time`,
+  userTimeMembers: (uid: string) => `cs:{u:${hex(uid)}}:time-members`,
+  /** Set: channel keys of the large groups the user is a member of. */
+  userLargeGroups: (uid: string) => `cs:{u:${hex(uid)}}:large-groups`,
   /** String: channel record. READ_STAMP_SCRIPT builds this key in Lua too. */
   channel: (channelKey: string) => `cs:{c:${hex(channelKey)}}:channel`,
   /**
@@ -36,6 +53,17 @@ export const redisKeys = {
 };
 
 export const STAMP_FIELD = 'stamp';
+
+/** version / 1024 < 2^53 < 16^14. */
+export const TIME_MEMBER_DIGITS = 14;
+
+export function versionScore(version: bigint): string {
+  return (version / 1024n).toString();
+}
+
+export function timeMember(version: bigint, channelKey: string): string {
+  return (version / 1024n).toString(16).padStart(TIME_MEMBER_DIGITS, '0') + channelKey;
+}
 
 function hex(id: string): string {
   return Buffer.from(id, 'utf8').toString('hex');
@@ -91,7 +119,28 @@ end
 local i = 1
 while i <= n do
   local name, count = fields[i], tonumber(fields[i + 1])
-  if name == 'RAISE' then
+  if name == 'ENTRY' then
+    -- One conversation's record and index entry, together (readers see both or neither):
+    -- hash, by-version, by-time, time-members, large-groups, channel key, record, version score ('' = a large group), timestamp ('' = not listed), time member.
+    local hash, byVersion, byTime, timeMembers, large, channel, record, score, timestamp, member = unpack(fields, i + 2, i + 11)
+    redis.call('HSET', hash, channel, record)
+    local old = redis.call('HGET', timeMembers, channel)
+    if old then
+      redis.call('ZREM', byTime, old)
+      redis.call('HDEL', timeMembers, channel)
+    end
+    if score == '' then
+      redis.call('ZREM', byVersion, channel)
+      redis.call('SADD', large, channel)
+    else
+      redis.call('ZADD', byVersion, score, channel)
+      redis.call('SREM', large, channel)
+      if timestamp ~= '' then
+        redis.call('ZADD', byTime, timestamp, member)
+        redis.call('HSET', timeMembers, channel, member)
+      end
+    end
+  elseif name == 'RAISE' then
     local key, field, value = fields[i + 2], fields[i + 3], fields[i + 4]
     local current = redis.call('HGET', key, field)
     if (not current) or (#value > #current) or (#value == #current and value > current) then
@@ -108,10 +157,10 @@ return complete`;
 export const FIELD_SEPARATOR = '\0';
 
 /**
- * A user's stamp in one round trip: the highest version among their records
- * (the hash's STAMP_FIELD) and their member channels' broadcast versions,
+ * A user's stamp in one round trip: the highest version among their index
+ * entries (the hash's STAMP_FIELD) and their large groups' broadcast versions,
  * with the watermark; false when Redis is not complete. KEYS: watermark,
- * complete marker, the user's conversations hash, the user's groups set;
+ * complete marker, the user's conversations hash, the user's large groups;
  * ARGV[1]: the stamp field. Versions are compared as decimal strings.
  */
 export const READ_STAMP_SCRIPT = `
@@ -122,8 +171,29 @@ for _, channelKey in ipairs(redis.call('SMEMBERS', KEYS[4])) do
   local hex = string.gsub(channelKey, '.', function(c) return string.format('%02x', string.byte(c)) end)
   local text = redis.call('GET', 'cs:{c:' .. hex .. '}:channel')
   if text then
-    local version = cjson.decode(text)[5] -- broadcastVersion, see encodeChannel
+    local version = cjson.decode(text)[${channelFieldPosition('broadcastVersion')}]
     if (#version > #stamp) or (#version == #stamp and version > stamp) then stamp = version end
   end
 end
 return {stamp, watermark}`;
+
+/**
+ * The index part of a sync's read (see @cs/domain SyncReadPlan), atomic:
+ * false when Redis is not complete, else {watermark, large groups, first
+ * rank, channel keys read}. KEYS: watermark, complete marker, the user's large
+ * groups, the index (by version for 'changed', by time for 'ranked'). ARGV:
+ * 'changed' and the lowest score excluded, or 'ranked', from, count.
+ */
+export const READ_INDEX_SCRIPT = `
+local watermark = redis.call('GET', KEYS[1])
+if (not watermark) or redis.call('EXISTS', KEYS[2]) == 0 then return false end
+local large = redis.call('SMEMBERS', KEYS[3])
+if ARGV[1] == 'changed' then
+  return {watermark, large, 0, redis.call('ZRANGEBYSCORE', KEYS[4], '(' .. ARGV[2], '+inf')}
+end
+local from, count = tonumber(ARGV[2]), tonumber(ARGV[3])
+local first = math.max(0, from - #large)
+local members = redis.call('ZREVRANGE', KEYS[4], first, from + count - 1)
+local keys = {}
+for i, member in ipairs(members) do keys[i] = string.sub(member, ${TIME_MEMBER_DIGITS + 1}) end
+return {watermark, large, first, keys}`;
