@@ -20,7 +20,7 @@ export const TUNING = {
     apiStatementTimeoutMs: 5_000,
     apiQueryTimeoutMs: 6_000,
     /**
-     * While ingesting, a plain VACUUM of messages this often, so the rows retention deletes are
+     * While ingesting, a plain VACUUM of messages and conversations this often, so the rows batches leave dead are
      * reused (autovacuum visits at most once per server-wide naptime). Setting: POSTGRES_VACUUM_INTERVAL_MS.
      */
     vacuumIntervalMs: 1_000,

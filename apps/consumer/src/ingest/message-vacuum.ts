@@ -5,10 +5,12 @@ import { IngestListener } from './kafka-ingest';
 
 /**
  * Keeps PostgreSQL's size flat under retention: each batch deletes as many
- * messages as it adds, and that space is reused only after a VACUUM, which
+ * messages as it adds and rewrites conversations outside their pages, and
+ * that space is reused only after a VACUUM, which
  * autovacuum runs at most once per server-wide naptime (or never, where it is
  * off). So every POSTGRES_VACUUM_INTERVAL_MS, while batches are being applied,
- * one instance at a time vacuums the messages table.
+ * one instance at a time vacuums the tables batches leave dead rows in
+ * (messages, conversations).
  */
 export class MessageVacuum implements IngestListener {
   private timer?: NodeJS.Timeout;
@@ -45,9 +47,9 @@ export class MessageVacuum implements IngestListener {
     this.ingestedSinceLastVacuum = false;
     const started = performance.now();
     this.running = this.repository
-      .vacuumMessages()
+      .vacuumChurnedTables()
       .then(
-        (ran) => this.log.debug(ran ? 'vacuumed messages' : 'another instance is vacuuming', { ms: Math.round(performance.now() - started) }),
+        (ran) => this.log.debug(ran ? 'vacuumed messages and conversations' : 'another instance is vacuuming', { ms: Math.round(performance.now() - started) }),
         (error) => {
           this.ingestedSinceLastVacuum = true;
           this.log.warn('vacuum failed, will retry', { error });
