@@ -10,6 +10,7 @@ import {
   VacuumRepository,
   createPool,
   createRedis,
+  setRedisKeyPrefix,
   migrate,
   postgresAnswers,
   redisAnswers,
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
   const retrying = (step: string) => (error: unknown) => log.warn(`${step} failed, retrying`, { error });
   await retryUntil('migrate', () => migrate(config.databaseUrl), retrying('migrate'));
   const pool = createPool(config.databaseUrl, { max: config.pgPoolSize ?? TUNING.postgres.consumerPoolSize });
+  setRedisKeyPrefix(config.redisKeyPrefix);
   const redis = createRedis(config.redisUrl);
   const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'conversation-sync-consumer', log: (level, msg, extra) => log[level](msg, extra) });
   await retryUntil('create topics', () => ensureTopics(kafka, [

@@ -1,5 +1,16 @@
-import { ChannelRecord, ConversationRecord } from '@cs/domain';
-import { CHANNEL_FIELDS, CONVERSATION_FIELDS, channelFieldPosition, decodeChannel, decodeConversation, encodeChannel, encodeConversation } from './record-codec';
+import { ChannelRecord, ConversationRecord, MessageRecord } from '@cs/domain';
+import {
+  CHANNEL_FIELDS,
+  CONVERSATION_FIELDS,
+  MESSAGE_FIELDS,
+  channelFieldPosition,
+  decodeChannel,
+  decodeConversation,
+  decodeMessage,
+  encodeChannel,
+  encodeConversation,
+  encodeMessage,
+} from './record-codec';
 
 const head = { seq: 9_007_199_254_740_991, timestamp: 1_700_000_000, clientMsgNo: 'c' };
 const channel: ChannelRecord = { key: '[2,"g"]', channelType: 2, latestSeq: 7, broadcastHead: head, broadcastVersion: 9_223_372_036_854_774_784n, memberCount: 201 };
@@ -19,10 +30,25 @@ const conversation: ConversationRecord = {
   clearedVersion: null,
 };
 
+const message: MessageRecord = {
+  channelKey: '[2,"g"]',
+  seq: 9_007_199_254_740_991,
+  messageId: 9_223_372_036_854_775_807n,
+  fromUid: 'u',
+  timestamp: 1_700_000_000,
+  clientMsgNo: '9223372036854775807',
+  version: 9_223_372_036_854_774_784n,
+  recipients: null,
+  body: '"message_id":9223372036854775807',
+  lane: null,
+};
+
 describe('record codec, from the field lists', () => {
   it.each([
     ['a channel', channel, encodeChannel, decodeChannel],
     ['a conversation', conversation, encodeConversation, decodeConversation],
+    ['a message of the channel window', message, encodeMessage, decodeMessage],
+    ['a message of a recipient window', { ...message, recipients: ['v'], lane: 'v' }, encodeMessage, decodeMessage],
   ] as const)('%s round-trips exactly (int64 as decimal strings, nulls kept)', (_what, record, encode, decode) => {
     const text = (encode as (r: typeof record) => string)(record);
     expect(text).not.toMatch(/:?9223372036854774784[^"]/);
@@ -34,5 +60,6 @@ describe('record codec, from the field lists', () => {
     expect(values).toHaveLength(CHANNEL_FIELDS.length);
     expect(values[channelFieldPosition('broadcastVersion') - 1]).toBe('9223372036854774784');
     expect(JSON.parse(encodeConversation(conversation))).toHaveLength(CONVERSATION_FIELDS.length);
+    expect(JSON.parse(encodeMessage(message))).toHaveLength(MESSAGE_FIELDS.length);
   });
 });

@@ -47,6 +47,7 @@ export class KafkaIngest {
       sessionTimeout: TUNING.ingest.sessionTimeoutMs,
       heartbeatInterval: TUNING.ingest.heartbeatIntervalMs,
       rebalanceTimeout: TUNING.ingest.rebalanceTimeoutMs,
+      metadataMaxAge: TUNING.ingest.metadataMaxAgeMs,
       maxBytesPerPartition: limits.maxBytesPerPartition,
       maxBytes: limits.maxBytesPerPartition * TUNING.ingest.partitionsPerFetch,
       retry: { ...TUNING.ingest.consumerRetry },

@@ -1,5 +1,5 @@
 import { ChannelRecord, ConversationRecord, IndexEntry, MessageRecord, RecentsRequest, SyncReadPlan, isVisibleTo, lanesReadBy } from '@cs/domain';
-import Redis from 'ioredis';
+import { Cluster } from 'ioredis';
 import { StoredRecords } from '../postgres/projection.repository';
 import { StoreSnapshot, SyncReadStore } from '../user-snapshot';
 import {
@@ -16,8 +16,12 @@ import {
   FIELD_SEPARATOR,
   READ_INDEX_SCRIPT,
   READ_STAMP_SCRIPT,
+  RedisClient,
   STAMP_FIELD,
+  isCluster,
+  redisKeyPrefix,
   redisKeys,
+  slotOf,
   timeMember,
   unlinkMatching,
   versionScore,
@@ -31,7 +35,16 @@ import {
 export class ProjectionCache implements SyncReadStore {
   private stampReads: { uid: string; resolve: (stamp: { stamp: bigint; watermark: bigint } | null) => void; reject: (error: unknown) => void }[] = [];
 
-  constructor(private readonly redis: Redis) {
+  /**
+   * Redis Cluster: every script and pipeline stays inside one hash slot, so a
+   * batch's commands are grouped per slot and sent side by side (the
+   * watermark last), reads that span slots are split (the watermark read
+   * first), and each slot carries its own complete marker (redisKeys.slotComplete).
+   */
+  private readonly cluster: boolean;
+
+  constructor(private readonly redis: RedisClient) {
+    this.cluster = isCluster(redis);
     // EVALSHA once the script is known on the connection (ioredis sends EVAL first on each new one).
     if (!('csReadStamp' in redis)) redis.defineCommand('csReadStamp', { numberOfKeys: 4, lua: READ_STAMP_SCRIPT });
     if (!('csReadIndex' in redis)) redis.defineCommand('csReadIndex', { numberOfKeys: 4, lua: READ_INDEX_SCRIPT });
@@ -40,14 +53,25 @@ export class ProjectionCache implements SyncReadStore {
   /** Writes a batch's changed records and raises the watermark. Returns false when Redis was not complete (needs a rebuild). */
   /** `previousVersion`: the clock before the batch; records above it carry this batch's versions. */
   async writeBatch(changes: EncodedChanges, previousVersion: bigint, watermark: bigint): Promise<boolean> {
-    const script = new ScriptedCommands();
+    const script = this.newScript();
     conversationCommands(script, changes.conversations);
     for (const channel of changes.channels) channelCommand(script, channel);
     messageCommands(script, changes.messages);
     // Each window that let go of messages drops them by score, in the same scripts as the batch's additions.
     for (const trim of changes.trims) script.add('ZREMRANGEBYSCORE', redisKeys.messageWindow(trim.channelKey, trim.lane), ['-inf', `(${trim.keepFromSeq}`]);
-    script.add('SET', redisKeys.watermark, [watermark.toString()]);
-    return (await this.runScripted(script)) === 1;
+    if (!this.cluster) {
+      script.add('SET', redisKeys.watermark, [watermark.toString()]);
+      return this.runScripted(script);
+    }
+    // Cluster: the records of every slot first, then the watermark, which tells readers what is whole.
+    const recordsComplete = await this.runScripted(script);
+    const watermarkScript = this.newScript();
+    watermarkScript.add('SET', redisKeys.watermark, [watermark.toString()]);
+    return (await this.runScripted(watermarkScript)) && recordsComplete;
+  }
+
+  private newScript(): ScriptedCommands {
+    return new ScriptedCommands(this.cluster ? slotOf : null);
   }
 
   /**
@@ -58,13 +82,23 @@ export class ProjectionCache implements SyncReadStore {
    * command, tells them what is whole. Returns whether Redis was complete
    * before the first command.
    */
-  private async runScripted(script: ScriptedCommands): Promise<number> {
+  private async runScripted(script: ScriptedCommands): Promise<boolean> {
+    const runs = script.finish();
+    if (this.cluster) {
+      // One EVAL per slot group and chunk, each declaring its keys; auto-pipelining sends them per node.
+      const replies = await Promise.all(
+        runs.map(({ slot, keys, packed }) =>
+          this.redis.eval(APPLY_COMMANDS_SCRIPT, keys.length + 1, markerOf(slot), ...keys, packed) as Promise<number>,
+        ),
+      );
+      return replies.every((complete) => complete === 1);
+    }
     const pipeline = this.redis.pipeline();
-    for (const packed of script.finish()) pipeline.eval(APPLY_COMMANDS_SCRIPT, 1, redisKeys.complete, packed);
+    for (const { packed } of runs) pipeline.eval(APPLY_COMMANDS_SCRIPT, 1, redisKeys.complete, packed);
     const results = await pipeline.exec();
     if (!results) throw new Error('Redis pipeline failed');
     for (const [error] of results) if (error) throw error;
-    return results[0][1] as number;
+    return results[0][1] === 1;
   }
 
   /** Makes the next batch (or the repair timer) rebuild Redis from PostgreSQL. */
@@ -72,21 +106,27 @@ export class ProjectionCache implements SyncReadStore {
     await this.redis.del(redisKeys.complete);
   }
 
+  /** Cluster: also one slot marker per master, so a node that restarted empty is noticed even before a batch touches it. */
   async isComplete(): Promise<boolean> {
-    return (await this.redis.exists(redisKeys.complete)) === 1;
+    if ((await this.redis.exists(redisKeys.complete)) !== 1) return false;
+    if (!isCluster(this.redis)) return true;
+    const found = await Promise.all(slotPerMaster(this.redis).map((slot) => this.redis.exists(redisKeys.slotComplete(slot))));
+    return found.every((exists) => exists === 1);
   }
+
 
   /** Replaces everything with the records given (the PostgreSQL truth), then marks Redis complete. */
   async rebuild(records: AsyncIterable<StoredRecords>, watermark: bigint): Promise<void> {
     await this.redis.del(redisKeys.complete);
     await unlinkMatching(this.redis, redisKeys.pattern);
     for await (const page of records) {
-      const script = new ScriptedCommands();
+      const script = this.newScript();
       for (const record of page.channels ?? []) channelCommand(script, { record, text: encodeChannel(record) });
       conversationCommands(script, (page.conversations ?? []).map(({ record, entry }) => ({ record, text: encodeConversation(record), entry })));
       messageCommands(script, (page.messages ?? []).map((record) => ({ record, text: encodeMessage(record) })));
       if (!script.isEmpty()) await this.runScripted(script);
     }
+    if (this.cluster) await Promise.all(Array.from({ length: SLOTS }, (_, slot) => this.redis.set(redisKeys.slotComplete(slot), '1')));
     await this.redis.multi().set(redisKeys.watermark, watermark.toString()).set(redisKeys.complete, '1').exec();
   }
 
@@ -98,6 +138,7 @@ export class ProjectionCache implements SyncReadStore {
    * API pays one socket write and one read for many requests.
    */
   readStamp(uid: string): Promise<{ stamp: bigint; watermark: bigint } | null> {
+    if (this.cluster) return this.readStampAcrossSlots(uid);
     return new Promise((resolve, reject) => {
       if (this.stampReads.push({ uid, resolve, reject }) === 1) setImmediate(() => this.sendStampReads());
     });
@@ -107,7 +148,7 @@ export class ProjectionCache implements SyncReadStore {
     const reads = this.stampReads;
     this.stampReads = [];
     const pipeline = this.redis.pipeline() as unknown as StampPipeline;
-    for (const { uid } of reads) pipeline.csReadStamp(...stampKeys(uid), STAMP_FIELD);
+    for (const { uid } of reads) pipeline.csReadStamp(...stampKeys(uid), STAMP_FIELD, redisKeyPrefix());
     pipeline.exec().then(
       (results) =>
         reads.forEach(({ resolve, reject }, i) => {
@@ -117,6 +158,55 @@ export class ProjectionCache implements SyncReadStore {
         }),
       (error) => reads.forEach(({ reject }) => reject(error)),
     );
+  }
+
+  /** Cluster: READ_STAMP_SCRIPT's reads split by slot — the global keys first, then the user's, then each large group's. */
+  private async readStampAcrossSlots(uid: string): Promise<{ stamp: bigint; watermark: bigint } | null> {
+    const watermark = await this.readWatermark();
+    if (watermark === null) return null;
+    const hash = redisKeys.userConversations(uid);
+    const user = await this.redis.pipeline().hget(hash, STAMP_FIELD).smembers(redisKeys.userLargeGroups(uid)).exists(userSlotMarker(uid)).exec();
+    if (!user || user.some(([error]) => error)) return null;
+    const [[, stampText], [, large], [, complete]] = user as [unknown, unknown][];
+    if (complete !== 1) return null;
+    const channels = await this.readChannels(large as string[]);
+    if (channels === null) return null;
+    let stamp = typeof stampText === 'string' ? BigInt(stampText) : 0n;
+    for (const channel of channels.values()) if (channel.broadcastVersion > stamp) stamp = channel.broadcastVersion;
+    return { stamp, watermark };
+  }
+
+  /** The watermark, or null when Redis is not complete; in a cluster read before anything it bounds. */
+  private async readWatermark(): Promise<bigint | null> {
+    const [watermark, complete] = await this.redis.mget(redisKeys.watermark, redisKeys.complete);
+    return watermark === null || complete === null ? null : BigInt(watermark);
+  }
+
+  /**
+   * Read commands ([name, key, ...args]) in one pipeline; in a cluster side
+   * by side (auto-pipelined per node), with the complete marker of every slot
+   * they read, so a node that restarted empty is not taken for data.
+   */
+  private async runReads(commands: string[][]): Promise<[Error | null, unknown][]> {
+    if (!this.cluster) {
+      const replies = await this.redis.pipeline(commands).exec();
+      if (!replies) throw new Error('Redis pipeline failed');
+      return replies;
+    }
+    const slots = [...new Set(commands.map((command) => slotOf(command[1])))];
+    const [markers, replies] = await Promise.all([
+      Promise.all(slots.map((slot) => this.redis.exists(redisKeys.slotComplete(slot)))),
+      Promise.all(
+        commands.map(([name, ...args]) =>
+          this.redis.call(name, ...args).then(
+            (reply): [Error | null, unknown] => [null, reply],
+            (error: Error): [Error | null, unknown] => [error, null],
+          ),
+        ),
+      ),
+    ]);
+    if (markers.some((exists) => exists !== 1)) throw new Error('a Redis Cluster slot is not complete (a node restarted empty?)');
+    return replies;
   }
 
   /**
@@ -150,6 +240,7 @@ export class ProjectionCache implements SyncReadStore {
   }
 
   private async readIndex(uid: string, plan: SyncReadPlan): Promise<{ watermark: bigint; large: string[]; firstRank: number; keys: string[] } | null> {
+    if (this.cluster) return this.readIndexAcrossSlots(uid, plan);
     if (plan.read === 'everything') {
       const found = await this.redis.pipeline().get(redisKeys.watermark).exists(redisKeys.complete).exec();
       if (!found || found.some(([error]) => error)) return null;
@@ -166,6 +257,24 @@ export class ProjectionCache implements SyncReadStore {
     return { watermark: BigInt(watermark), large, firstRank: Number(firstRank), keys };
   }
 
+  /**
+   * Cluster: the watermark first, then READ_INDEX_SCRIPT in the user's slot,
+   * its first two keys the slot's complete marker (whose '1' stands in for
+   * the watermark it no longer reads).
+   */
+  private async readIndexAcrossSlots(uid: string, plan: SyncReadPlan): Promise<{ watermark: bigint; large: string[]; firstRank: number; keys: string[] } | null> {
+    const watermark = await this.readWatermark();
+    if (watermark === null) return null;
+    const marker = userSlotMarker(uid);
+    if (plan.read === 'everything') return (await this.redis.exists(marker)) === 1 ? { watermark, large: [], firstRank: 0, keys: [] } : null;
+    const indexKey = plan.read === 'changed' ? redisKeys.userByVersion(uid) : redisKeys.userByTime(uid);
+    const args = plan.read === 'changed' ? ['changed', versionScore(plan.afterVersion)] : ['ranked', String(plan.from), String(plan.count)];
+    const reply = await (this.redis as unknown as IndexReader).csReadIndex(marker, marker, redisKeys.userLargeGroups(uid), indexKey, ...args);
+    if (reply === null) return null;
+    const [, large, firstRank, keys] = reply;
+    return { watermark, large, firstRank: Number(firstRank), keys };
+  }
+
   /** The user's records among `keys` (all of them for null), in one round trip. */
   private async readRecords(uid: string, keys: string[] | null): Promise<string[] | null> {
     const hash = redisKeys.userConversations(uid);
@@ -179,7 +288,7 @@ export class ProjectionCache implements SyncReadStore {
   private async readChannels(keys: string[]): Promise<Map<string, ChannelRecord> | null> {
     const channels = new Map<string, ChannelRecord>();
     if (keys.length === 0) return channels;
-    const found = await this.redis.pipeline(keys.map((key) => ['get', redisKeys.channel(key)])).exec();
+    const found = await this.runReads(keys.map((key) => ['get', redisKeys.channel(key)])).catch(() => null);
     if (!found) return null;
     for (const [error, text] of found) {
       if (error) return null;
@@ -207,8 +316,7 @@ export class ProjectionCache implements SyncReadStore {
     const result: MessageRecord[][] = requests.map(() => []);
     let pending = requests.map((request, index) => ({ request, index, fetch: request.count, keys: windowKeys(request.conversation) }));
     while (pending.length > 0) {
-      const replies = await this.redis.pipeline(pending.flatMap(({ request, fetch, keys }) => keys.map((key) => rangeCommand(key, request, fetch)))).exec();
-      if (!replies) throw new Error('Redis pipeline failed');
+      const replies = await this.runReads(pending.flatMap(({ request, fetch, keys }) => keys.map((key) => rangeCommand(key, request, fetch))));
       let reply = 0;
       const next: typeof pending = [];
       for (const item of pending) {
@@ -256,34 +364,65 @@ function rangeCommand(key: string, request: RecentsRequest, fetch: number): stri
  * Commands for APPLY_COMMANDS_SCRIPT, packed as they are added (name, argument
  * count, key, arguments: NUL-separated fields), SCRIPT_CHUNK commands per
  * script run, so each runs for a few milliseconds at most. 'RAISE' sets a hash
- * field to a larger decimal only.
+ * field to a larger decimal only. With `slotOfKey` (Redis Cluster) commands
+ * are grouped per hash slot and each run lists the keys it touches.
  */
 class ScriptedCommands {
-  private readonly packed: Buffer[] = [];
-  private fields: string[] = [];
-  private commands = 0;
+  private readonly runs: ScriptRun[] = [];
+  private readonly open = new Map<number, { fields: string[]; keys: Set<string>; commands: number }>();
 
-  add(name: string, key: string, args: readonly string[]): void {
-    this.fields.push(name, String(args.length + 1), key);
-    for (const arg of args) this.fields.push(arg);
-    if (++this.commands === SCRIPT_CHUNK) this.pack();
+  constructor(private readonly slotOfKey: ((key: string) => number) | null) {}
+
+  /** `alsoTouches`: keys among `args` (Cluster: declared too; they must share `key`'s slot). */
+  add(name: string, key: string, args: readonly string[], alsoTouches: readonly string[] = []): void {
+    const slot = this.slotOfKey === null ? 0 : this.slotOfKey(key);
+    let group = this.open.get(slot);
+    if (!group) this.open.set(slot, (group = { fields: [], keys: new Set(), commands: 0 }));
+    group.fields.push(name, String(args.length + 1), key);
+    for (const arg of args) group.fields.push(arg);
+    if (this.slotOfKey !== null) for (const touched of [key, ...alsoTouches]) group.keys.add(touched);
+    if (++group.commands === SCRIPT_CHUNK) this.pack(slot);
   }
 
   isEmpty(): boolean {
-    return this.packed.length === 0 && this.commands === 0;
+    return this.runs.length === 0 && this.open.size === 0;
   }
 
   /** One packed argument per script run. */
-  finish(): Buffer[] {
-    if (this.commands > 0) this.pack();
-    return this.packed;
+  finish(): ScriptRun[] {
+    for (const slot of [...this.open.keys()]) this.pack(slot);
+    return this.runs;
   }
 
-  private pack(): void {
-    this.packed.push(Buffer.from(this.fields.join(FIELD_SEPARATOR)));
-    this.fields = [];
-    this.commands = 0;
+  private pack(slot: number): void {
+    const group = this.open.get(slot)!;
+    this.runs.push({ slot, keys: [...group.keys], packed: Buffer.from(group.fields.join(FIELD_SEPARATOR)) });
+    this.open.delete(slot);
   }
+}
+
+interface ScriptRun {
+  slot: number;
+  /** The keys the run touches (Cluster only: a script must declare them). */
+  keys: string[];
+  packed: Buffer;
+}
+
+const SLOTS = 16_384;
+
+/** The complete marker a script run in `slot` checks: the global one in the watermark's slot, the slot's own elsewhere. */
+function markerOf(slot: number): string {
+  return slot === slotOf(redisKeys.watermark) ? redisKeys.complete : redisKeys.slotComplete(slot);
+}
+
+/** One slot each master serves, by the client's current slot map. */
+function slotPerMaster(cluster: Cluster): number[] {
+  const firstSlot = new Map<string, number>();
+  cluster.slots.forEach((nodes, slot) => {
+    const master = nodes?.[0];
+    if (master !== undefined && !firstSlot.has(master)) firstSlot.set(master, slot);
+  });
+  return [...firstSlot.values()];
 }
 
 const SCRIPT_CHUNK = 1_000;
@@ -300,8 +439,13 @@ interface IndexReader {
 
 /** The pipeline with READ_STAMP_SCRIPT defined as a command. */
 interface StampPipeline {
-  csReadStamp(...keysThenField: string[]): void;
+  csReadStamp(...keysThenArgs: string[]): void;
   exec(): Promise<[Error | null, [string, string] | null][] | null>;
+}
+
+/** The complete marker of the slot the user's keys are in. */
+function userSlotMarker(uid: string): string {
+  return redisKeys.slotComplete(slotOf(redisKeys.userConversations(uid)));
 }
 
 function stampKeys(uid: string): string[] {
@@ -329,7 +473,7 @@ function conversationCommands(script: ScriptedCommands, conversations: (Encoded<
         entry.kind === 'large'
           ? ['', '', '']
           : [versionScore(entry.version), entry.timestamp === null ? '' : String(entry.timestamp), timeMember(entry.version, record.channelKey)];
-      script.add('ENTRY', hash, [...userKeys, record.channelKey, text, ...placed]);
+      script.add('ENTRY', hash, [...userKeys, record.channelKey, text, ...placed], userKeys);
     }
     script.add('RAISE', hash, [STAMP_FIELD, highest.toString()]);
   }
