@@ -7,6 +7,7 @@ import { createKafka, ensureTopics } from '@cs/kafka';
 import {
   ProjectionCache,
   ProjectionRepository,
+  VacuumRepository,
   createPool,
   createRedis,
   setRedisKeyPrefix,
@@ -18,7 +19,8 @@ import { createMetricsRegistry } from '@cs/observability';
 import { ConsumerModule } from './consumer.module';
 import { BatchApplier, DeadLetterPublisher } from '@cs/ingest';
 import { IngestMetrics } from './ingest/ingest-metrics';
-import { KafkaIngest } from './ingest/kafka-ingest';
+import { KafkaIngest, eachListener } from './ingest/kafka-ingest';
+import { MessageVacuum } from './ingest/message-vacuum';
 
 /** Composition root: starts everything in order, stops it in reverse on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -48,9 +50,10 @@ async function main(): Promise<void> {
     config.smallGroupMaxMembers,
   );
   const registry = createMetricsRegistry('consumer');
-  const ingest = new KafkaIngest(kafka, config.kafkaTopic, config.kafkaGroupId, applier, new IngestMetrics(registry, log), {
-    partitionsInFlight: config.kafkaPartitionsInFlight,
+  const vacuum = new MessageVacuum(new VacuumRepository(pool), config.postgresVacuumIntervalMs, log);
+  const ingest = new KafkaIngest(kafka, config.kafkaTopic, config.kafkaGroupId, applier, eachListener(new IngestMetrics(registry, log), vacuum), {
     maxBytesPerPartition: config.kafkaMaxBytesPerPartition,
+    partitionsInFlight: config.kafkaPartitionsInFlight,
   });
 
   const readiness = [
@@ -64,6 +67,7 @@ async function main(): Promise<void> {
   });
   await app.listen(config.consumerHttpPort, '0.0.0.0');
   await ingest.start();
+  vacuum.start();
   let repairing = false;
   const cacheRepair = setInterval(() => {
     if (repairing) return;
@@ -86,6 +90,7 @@ async function main(): Promise<void> {
     const forced = setTimeout(() => process.exit(1), config.shutdownTimeoutMs);
     clearInterval(cacheRepair);
     await ingest.stop().catch((error) => log.error('leaving the group failed', { error }));
+    await vacuum.stop();
     await deadLetters.disconnect();
     await app.close().catch(() => undefined);
     await Promise.allSettled([pool.end(), redis.quit()]);

@@ -22,6 +22,7 @@ export const CONFIG_VARIABLES = [
   'KAFKA_PARTITIONS_IN_FLIGHT',
   'KAFKA_MAX_BYTES_PER_PARTITION',
   'SHUTDOWN_TIMEOUT_MS',
+  'POSTGRES_VACUUM_INTERVAL_MS',
   'REDIS_KEY_PREFIX',
 ] as const;
 
@@ -61,6 +62,8 @@ export interface AppConfig {
   kafkaMaxBytesPerPartition: number;
   /** After SIGTERM, exit 1 if stopping takes longer. */
   shutdownTimeoutMs: number;
+  /** How often an ingesting consumer vacuums the messages table retention trims; 0 = never (leave it to autovacuum). */
+  postgresVacuumIntervalMs: number;
 }
 
 /** A sync returns up to 50 recent messages per conversation (MAX_MSG_COUNT), so every store keeps at least that many. */
@@ -114,6 +117,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       64 * 1024 * 1024,
     ),
     shutdownTimeoutMs: integer(read('SHUTDOWN_TIMEOUT_MS', String(TUNING.shutdownTimeoutMs)), 'SHUTDOWN_TIMEOUT_MS', 100, 600_000),
+    postgresVacuumIntervalMs: integer(read('POSTGRES_VACUUM_INTERVAL_MS', String(TUNING.postgres.vacuumIntervalMs)), 'POSTGRES_VACUUM_INTERVAL_MS', 0, 3_600_000),
   };
 }
 

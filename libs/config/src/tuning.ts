@@ -19,6 +19,11 @@ export const TUNING = {
     /** The API's reads: a sync must fail fast (and fall back or answer 503) rather than hang. */
     apiStatementTimeoutMs: 5_000,
     apiQueryTimeoutMs: 6_000,
+    /**
+     * While ingesting, a plain VACUUM of messages and conversations this often, so the rows batches leave dead are
+     * reused (autovacuum visits at most once per server-wide naptime). Setting: POSTGRES_VACUUM_INTERVAL_MS.
+     */
+    vacuumIntervalMs: 1_000,
   },
 
   redis: {
