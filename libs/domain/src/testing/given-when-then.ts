@@ -30,9 +30,9 @@ export type SyncedConversation = Record<string, unknown>;
 
 export interface World {
   state: ProjectionState;
-  /** The answer as JSON text, exactly as the endpoint would write it. */
-  syncText(uid: string, options?: SyncOptions): string;
-  sync(uid: string, options?: SyncOptions): SyncedConversation[];
+  /** The answer as JSON text, exactly as the endpoint would write it; `frontier`: the W it reads (null: every record whole). */
+  syncText(uid: string, options?: SyncOptions, frontier?: bigint | null): string;
+  sync(uid: string, options?: SyncOptions, frontier?: bigint | null): SyncedConversation[];
 }
 
 /** `recentMessagesKept`: the retention setting (RECENT_MESSAGES_KEPT). */
@@ -42,8 +42,8 @@ export function given(events: readonly GivenEvent[], recentMessagesKept?: number
     if ('event' in item) evolve(state, item.event, item.version);
     else evolve(state, item, versionAt(index));
   });
-  const syncText = (uid: string, options: SyncOptions = {}) => answerText(state, syncQuery(uid, options));
-  return { state, syncText, sync: (uid, options) => parseExactJson(syncText(uid, options)) as SyncedConversation[] };
+  const syncText = (uid: string, options: SyncOptions = {}, frontier: bigint | null = null) => answerText(state, syncQuery(uid, options), frontier);
+  return { state, syncText, sync: (uid, options, frontier) => parseExactJson(syncText(uid, options, frontier)) as SyncedConversation[] };
 }
 
 /** A full sync with every message wanted, unless `options` say otherwise. */
@@ -62,7 +62,7 @@ export function syncQuery(uid: string, options: SyncOptions = {}): SyncQuery {
   };
 }
 
-function answerText(state: ProjectionState, query: SyncQuery): string {
+function answerText(state: ProjectionState, query: SyncQuery, frontier: bigint | null): string {
   const views = [...state.conversations.values()]
     .filter((conversation) => conversation.uid === query.uid)
     .map((conversation) => viewConversation(conversation, state.channels.get(conversation.channelKey)));
@@ -74,5 +74,5 @@ function answerText(state: ProjectionState, query: SyncQuery): string {
       .sort((a, b) => b.seq - a.seq);
     return { entry, recents: entry.tombstone ? [] : pickRecents(entry, candidates, query.msgCount) };
   });
-  return renderSyncAnswer(entries);
+  return renderSyncAnswer(entries, frontier);
 }
