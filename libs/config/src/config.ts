@@ -14,6 +14,9 @@ export const CONFIG_VARIABLES = [
   'COMMAND_TIMEOUT_MS',
   'API_USER_HEADER',
   'RECENT_MESSAGES_KEPT',
+  'KAFKA_PARTITIONS_IN_FLIGHT',
+  'KAFKA_MAX_BYTES_PER_PARTITION',
+  'PG_IDLE_IN_TRANSACTION_TIMEOUT_MS',
 ] as const;
 
 export type ConfigVariable = (typeof CONFIG_VARIABLES)[number];
@@ -37,6 +40,12 @@ export interface AppConfig {
   apiUserHeader: string | null;
   /** Messages each store keeps per channel (and per explicit recipient); at least MAX_MSG_COUNT. */
   recentMessagesKept: number;
+  /** Partitions one consumer applies at once (their batches write side by side). */
+  kafkaPartitionsInFlight: number;
+  /** Kafka fetch size per partition: bounds a batch, and so the consumer's memory. */
+  kafkaMaxBytesPerPartition: number;
+  /** The consumer's PostgreSQL sessions end after this long idle inside a transaction (a frozen consumer's row locks are released). */
+  pgIdleInTransactionTimeoutMs: number;
 }
 
 /** A sync returns up to 50 recent messages per conversation (MAX_MSG_COUNT), so every store keeps at least that many. */
@@ -78,6 +87,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     commandTimeoutMs: integer(read('COMMAND_TIMEOUT_MS', '5000'), 'COMMAND_TIMEOUT_MS', 100, 600_000),
     apiUserHeader: headerName(read('API_USER_HEADER', '')),
     recentMessagesKept: integer(read('RECENT_MESSAGES_KEPT', '100'), 'RECENT_MESSAGES_KEPT', MIN_RECENT_MESSAGES_KEPT, 100_000),
+    kafkaPartitionsInFlight: integer(read('KAFKA_PARTITIONS_IN_FLIGHT', '4'), 'KAFKA_PARTITIONS_IN_FLIGHT', 1, 64),
+    kafkaMaxBytesPerPartition: integer(read('KAFKA_MAX_BYTES_PER_PARTITION', String(512 * 1024)), 'KAFKA_MAX_BYTES_PER_PARTITION', 1024, 64 * 1024 * 1024),
+    pgIdleInTransactionTimeoutMs: integer(read('PG_IDLE_IN_TRANSACTION_TIMEOUT_MS', '10000'), 'PG_IDLE_IN_TRANSACTION_TIMEOUT_MS', 1000, 600_000),
   };
 }
 

@@ -3,7 +3,11 @@ import { ChannelRecord, ConversationRecord, MessageHead, MessageRecord, MessageW
 /**
  * The records' stored text: JSON arrays with int64 values as decimal strings,
  * never JSON numbers. A batch encodes each changed record once; PostgreSQL
- * (json_array_elements) and Redis store that same text.
+ * (json_array_elements) and Redis store that same text. Conversation and
+ * channel records end with one more element, `writtenAt` (decimal): the
+ * version of the batch that wrote them, which Redis compares before replacing
+ * a record (a late write from a stalled consumer never wins); PostgreSQL and
+ * the decoders ignore it.
  */
 export interface EncodedChanges {
   conversations: { record: ConversationRecord; text: string }[];
@@ -15,15 +19,16 @@ export interface EncodedChanges {
   trims: { channelKey: string; lane: string | null; keepFromSeq: number }[];
 }
 
-export function encodeChanges(state: ProjectionState): EncodedChanges {
+/** `writtenAt`: the batch's highest version. */
+export function encodeChanges(state: ProjectionState, writtenAt: bigint): EncodedChanges {
   return {
     conversations: [...state.changedConversations].map((key) => {
       const record = state.conversations.get(key)!;
-      return { record, text: encodeConversation(record) };
+      return { record, text: encodeConversation(record, writtenAt) };
     }),
     channels: [...state.changedChannels].map((key) => {
       const record = state.channels.get(key)!;
-      return { record, text: encodeChannel(record) };
+      return { record, text: encodeChannel(record, writtenAt) };
     }),
     messages: keptNewMessages(state).map((record) => ({ record, text: encodeMessage(record) })),
     windows: [...state.changedWindows].map((key) => {
@@ -42,7 +47,7 @@ export function jsonArrayOf(texts: { text: string }[]): string {
   return `[${texts.map((t) => t.text).join(',')}]`;
 }
 
-export function encodeConversation(c: ConversationRecord): string {
+export function encodeConversation(c: ConversationRecord, writtenAt: bigint): string {
   return JSON.stringify([
     c.uid,
     c.channelKey,
@@ -57,6 +62,7 @@ export function encodeConversation(c: ConversationRecord): string {
     c.frozenHead,
     c.version.toString(),
     c.clearedVersion?.toString() ?? null,
+    writtenAt.toString(),
   ]);
 }
 
@@ -80,8 +86,8 @@ export function decodeConversation(text: string): ConversationRecord {
   };
 }
 
-export function encodeChannel(c: ChannelRecord): string {
-  return JSON.stringify([c.key, c.channelType, c.latestSeq, c.broadcastHead, c.broadcastVersion.toString()]);
+export function encodeChannel(c: ChannelRecord, writtenAt: bigint): string {
+  return JSON.stringify([c.key, c.channelType, c.latestSeq, c.broadcastHead, c.broadcastVersion.toString(), writtenAt.toString()]);
 }
 
 export function decodeChannel(text: string): ChannelRecord {

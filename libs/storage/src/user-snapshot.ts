@@ -5,8 +5,12 @@ export interface UserSnapshot {
   conversations: ConversationRecord[];
   /** Channel records of the channels the user is a member of. */
   channels: Map<string, ChannelRecord>;
-  /** Redis only: the version up to which the snapshot is whole; newer records are left out of recents. */
-  watermark?: bigint;
+  /**
+   * W, read before the records: every change not yet whole in this store has a
+   * version above it, so answers report versions as min(version, W). null: no
+   * bound (every record is whole).
+   */
+  frontier?: bigint | null;
 }
 
 export interface RecentsRequest {

@@ -30,7 +30,7 @@ export class ConversationChannelsService {
       selected = selectRequestedChannels(request.uid, viewsOf(snapshot), requested);
       return selected.map((entry) => recentsOf(entry, count));
     });
-    return Buffer.from(renderSyncAnswer(selected.map((entry, i) => ({ entry, recents: read.recents[i] }))));
+    return Buffer.from(renderSyncAnswer(selected.map((entry, i) => ({ entry, recents: read.recents[i] })), read.snapshot.frontier ?? null));
   }
 
   async syncMessages(request: SyncMessagesRequestDto): Promise<Buffer> {

@@ -19,11 +19,23 @@ export class ProjectionReader {
       this.log.warn('redis read failed, answering from PostgreSQL', { error });
     }
     try {
-      return { read: await this.database.readSync(uid, planRecents), fromCache: false };
+      const read = await this.database.readSync(uid, planRecents);
+      return { read: { ...read, snapshot: { ...read.snapshot, frontier: this.boundedByRedis(read.snapshot.frontier ?? null) } }, fromCache: false };
     } catch (error) {
       this.log.error('postgres read failed', { error });
       throw new ServiceUnavailable('storage unavailable: PostgreSQL did not answer, retry later');
     }
+  }
+
+  /**
+   * PostgreSQL's W (committed) can be ahead of Redis's (published just after
+   * the commit): clamped to the highest W this instance read from Redis, an
+   * answer from PostgreSQL is never above what the next answer from Redis
+   * reports, so a conversation's version does not go down between them.
+   */
+  private boundedByRedis(frontier: bigint | null): bigint | null {
+    const redis = this.cache.highestFrontierSeen;
+    return frontier === null || redis === null || redis > frontier ? frontier : redis;
   }
 }
 

@@ -1,6 +1,7 @@
 import {
   MAX_MSG_COUNT,
   SelectedConversation,
+  clampedEntries,
   SyncQuery,
   effectivePageSize,
   parseLastMsgSeqs,
@@ -24,6 +25,8 @@ export class SyncService {
     private readonly cache: ProjectionCache,
     private readonly reader: ProjectionReader,
     private readonly skippedLastMsgSeqs: Counter,
+    /** Answer entries sent with their version clamped to W. */
+    private readonly clampedVersions: Counter,
     private readonly log: Logger,
     answerCacheBytes = 64 * 1024 * 1024,
   ) {
@@ -31,24 +34,28 @@ export class SyncService {
   }
 
   /**
-   * Fast paths first: when the user's stamp (the highest version anything in
-   * their answer carries) is whole in Redis, an incremental sync at or past it
-   * is `[]`, and an answer already rendered under that stamp is served again.
+   * Fast paths first, from the user's stamp in Redis (the highest version
+   * anything in their answer carries): an incremental sync at or past it is
+   * `[]` (the full read would select nothing above the client's version either).
+   * When the stamp is at or below W, every record of the user is whole and
+   * any later change comes above W, so raises the stamp: an answer rendered
+   * under that stamp (nothing in it clamped) is served again as it is.
    */
   async sync(request: SyncRequestDto): Promise<Buffer> {
     const query = this.toQuery(request);
     const stamped = await this.cache.readStamp(query.uid).catch(() => null);
-    const stamp = stamped !== null && stamped.stamp <= stamped.watermark ? stamped.stamp : null;
-    if (stamp !== null && query.version > 0n && stamp <= query.version) return NOTHING_NEW;
+    if (stamped !== null && query.version > 0n && stamped.stamp <= query.version) return NOTHING_NEW;
+    const stamp = stamped !== null && stamped.stamp <= stamped.frontier ? stamped.stamp : null;
     const cacheKey = stamp === null ? '' : answerKey(query);
     const cached = stamp === null ? undefined : this.answers.get(cacheKey, stamp);
     if (cached !== undefined) return cached;
-    const { body, fromCache } = await this.render(query);
-    if (stamp !== null && fromCache) this.answers.set(cacheKey, stamp, body);
+    const { body, fromCache, clamped } = await this.render(query);
+    if (clamped > 0) this.clampedVersions.inc(clamped);
+    if (stamp !== null && fromCache && clamped === 0) this.answers.set(cacheKey, stamp, body);
     return body;
   }
 
-  private async render(query: SyncQuery): Promise<{ body: Buffer; fromCache: boolean }> {
+  private async render(query: SyncQuery): Promise<{ body: Buffer; fromCache: boolean; clamped: number }> {
     let selected: SelectedConversation[] = [];
     const planRecents = (snapshot: UserSnapshot): RecentsRequest[] => {
       selected = selectConversations(viewsOf(snapshot), query);
@@ -57,10 +64,9 @@ export class SyncService {
     };
     const { read, fromCache } = await this.reader.read(query.uid, planRecents);
     let next = 0;
-    const body = renderSyncAnswer(
-      selected.map((entry) => ({ entry, recents: entry.tombstone || query.msgCount === 0 ? [] : read.recents[next++] })),
-    );
-    return { body: Buffer.from(body), fromCache };
+    const entries = selected.map((entry) => ({ entry, recents: entry.tombstone || query.msgCount === 0 ? [] : read.recents[next++] }));
+    const frontier = read.snapshot.frontier ?? null;
+    return { body: Buffer.from(renderSyncAnswer(entries, frontier)), fromCache, clamped: clampedEntries(entries, frontier) };
   }
 
   /** Unreadable last_msg_seqs entries are skipped, as WuKongIM does: counted, and logged at debug. */

@@ -24,15 +24,17 @@ export class KafkaIngest {
     groupId: string,
     private readonly applier: BatchApplier,
     private readonly listener: IngestListener,
+    /** KAFKA_PARTITIONS_IN_FLIGHT and KAFKA_MAX_BYTES_PER_PARTITION. */
+    private readonly fetching: { partitionsInFlight: number; maxBytesPerPartition: number } = { partitionsInFlight: 4, maxBytesPerPartition: 512 * 1024 },
   ) {
     this.consumer = kafka.consumer({
       groupId,
       sessionTimeout: 10_000,
       heartbeatInterval: 1_000,
       rebalanceTimeout: 20_000,
-      // Bounds a batch (and so the consumer's memory): ~2,000 typical events per partition fetch.
-      maxBytesPerPartition: 512 * 1024,
-      maxBytes: 2 * 1024 * 1024,
+      // Bounds a batch (and so the consumer's memory): 512 KiB is ~2,000 typical events per partition fetch.
+      maxBytesPerPartition: fetching.maxBytesPerPartition,
+      maxBytes: Math.max(2 * 1024 * 1024, fetching.partitionsInFlight * fetching.maxBytesPerPartition),
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5_000 },
     });
     this.consumer.on(this.consumer.events.GROUP_JOIN, () => (this.joined = true));
@@ -51,9 +53,8 @@ export class KafkaIngest {
     await this.consumer.run({
       autoCommit: true,
       eachBatchAutoResolve: false,
-      // While one partition's batch holds the version clock, the next decodes and loads its own
-      // (two, not more: each batch in flight holds its records in memory).
-      partitionsConsumedConcurrently: PARTITIONS_IN_FLIGHT,
+      // Batches of different partitions write and commit side by side (each in flight holds its records in memory).
+      partitionsConsumedConcurrently: this.fetching.partitionsInFlight,
       eachBatch: (payload) => this.handleBatch(payload),
     });
   }
@@ -98,8 +99,6 @@ export class KafkaIngest {
     }
   }
 }
-
-const PARTITIONS_IN_FLIGHT = 2;
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

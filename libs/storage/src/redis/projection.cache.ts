@@ -10,49 +10,100 @@ import {
   encodeConversation,
   encodeMessage,
 } from '../record-codec';
-import { APPLY_COMMANDS_SCRIPT, FIELD_SEPARATOR, READ_STAMP_SCRIPT, STAMP_FIELD, redisKeys, unlinkMatching } from './redis-layout';
+import {
+  APPLY_COMMANDS_SCRIPT,
+  FIELD_SEPARATOR,
+  PUBLISH_FRONTIER_SCRIPT,
+  READ_STAMP_SCRIPT,
+  STAMP_FIELD,
+  frontierField,
+  frontierOf,
+  redisKeys,
+  unlinkMatching,
+} from './redis-layout';
+
+/** A partition's closed version, as published to the frontier. */
+export interface ClosedPartition {
+  partition: number;
+  closedVersion: bigint;
+}
 
 /**
- * The hot read path: the projection records mirrored in Redis. Writes happen
- * while the batch still holds the version clock, so Redis sees batches in
- * version order; `watermark` tells readers up to which version it is whole.
+ * The hot read path: the projection records mirrored in Redis. Batches of
+ * different partitions write side by side; the frontier (closed versions per
+ * partition, published after each commit and by the closer) gives W: every
+ * record at or below it is whole, and readers report versions as min(version, W).
  */
 export class ProjectionCache implements SyncReadStore {
-  private stampReads: { uid: string; resolve: (stamp: { stamp: bigint; watermark: bigint } | null) => void; reject: (error: unknown) => void }[] = [];
+  private stampReads: { uid: string; resolve: (stamp: { stamp: bigint; frontier: bigint } | null) => void; reject: (error: unknown) => void }[] = [];
+  private highestFrontier: bigint | null = null;
 
   constructor(private readonly redis: Redis) {
     // EVALSHA once the script is known on the connection (ioredis sends EVAL first on each new one).
     if (!('csReadStamp' in redis)) redis.defineCommand('csReadStamp', { numberOfKeys: 4, lua: READ_STAMP_SCRIPT });
+    if (!('csPublishFrontier' in redis)) redis.defineCommand('csPublishFrontier', { numberOfKeys: 1, lua: PUBLISH_FRONTIER_SCRIPT });
   }
 
-  /** Writes a batch's changed records and raises the watermark. Returns false when Redis was not complete (needs a rebuild). */
-  /** `previousVersion`: the clock before the batch; records above it carry this batch's versions. */
-  async writeBatch(changes: EncodedChanges, previousVersion: bigint, watermark: bigint): Promise<boolean> {
+  /**
+   * Writes a batch's changed records (conversation and channel records only
+   * over ones an earlier batch wrote: `writtenAt` is this batch's highest
+   * version). `complete`: Redis was complete (else it needs a rebuild);
+   * `refused`: records kept because a later batch had written them.
+   */
+  async writeBatch(changes: EncodedChanges, writtenAt: bigint): Promise<{ complete: boolean; refused: number }> {
     const script = new ScriptedCommands();
-    conversationCommands(script, changes.conversations, previousVersion);
-    for (const channel of changes.channels) channelCommand(script, channel);
+    const written = writtenAt.toString();
+    conversationCommands(script, changes.conversations, written);
+    for (const channel of changes.channels) channelCommand(script, channel, written);
     messageCommands(script, changes.messages);
     // Each window that let go of messages drops them by score, in the same scripts as the batch's additions.
     for (const trim of changes.trims) script.add('ZREMRANGEBYSCORE', redisKeys.messageWindow(trim.channelKey, trim.lane), ['-inf', `(${trim.keepFromSeq}`]);
-    script.add('SET', redisKeys.watermark, [watermark.toString()]);
-    return (await this.runScripted(script)) === 1;
+    return this.runScripted(script);
+  }
+
+  /** Raises the published closed versions (and the registered partition count, when given). */
+  async publishFrontier(closed: readonly ClosedPartition[], partitionCount?: number): Promise<void> {
+    const pairs = closed.flatMap(({ partition, closedVersion }) => [frontierField(partition), closedVersion.toString()]);
+    await (this.redis as unknown as FrontierCommands).csPublishFrontier(redisKeys.frontier, partitionCount === undefined ? '' : String(partitionCount), ...pairs);
+  }
+
+  /** W as Redis publishes it now, or null when it is not whole (flushed, not yet republished). */
+  async readFrontier(): Promise<bigint | null> {
+    return this.noteFrontier(frontierOf(await this.redis.hgetall(redisKeys.frontier).then(flatFields)));
+  }
+
+  /**
+   * The highest W this process has read from Redis (null before the first).
+   * Redis's W only grows, so an answer from PostgreSQL clamped to at most this
+   * is never above what another reader of Redis reports next.
+   */
+  get highestFrontierSeen(): bigint | null {
+    return this.highestFrontier;
+  }
+
+  private noteFrontier(frontier: bigint | null): bigint | null {
+    if (frontier !== null && (this.highestFrontier === null || frontier > this.highestFrontier)) this.highestFrontier = frontier;
+    return frontier;
   }
 
   /**
    * Runs the commands as a few EVALs of up to SCRIPT_CHUNK commands each, sent
    * in one pipeline: far less client work than thousands of separate
    * commands, and no single script blocks Redis (and the API's reads) for
-   * long. Readers need no atomicity here: the watermark, set by the last
-   * command, tells them what is whole. Returns whether Redis was complete
-   * before the first command.
+   * long. Readers need no atomicity here: every record of a batch still being
+   * written is above W, so it is reported at W and sent again once whole.
    */
-  private async runScripted(script: ScriptedCommands): Promise<number> {
+  private async runScripted(script: ScriptedCommands): Promise<{ complete: boolean; refused: number }> {
     const pipeline = this.redis.pipeline();
     for (const packed of script.finish()) pipeline.eval(APPLY_COMMANDS_SCRIPT, 1, redisKeys.complete, packed);
     const results = await pipeline.exec();
     if (!results) throw new Error('Redis pipeline failed');
-    for (const [error] of results) if (error) throw error;
-    return results[0][1] as number;
+    let refused = 0;
+    for (const [error, reply] of results) {
+      if (error) throw error;
+      refused += (reply as [number, number])[1];
+    }
+    return { complete: results.length === 0 || (results[0][1] as [number, number])[0] === 1, refused };
   }
 
   /** Makes the next batch (or the repair timer) rebuild Redis from PostgreSQL. */
@@ -64,28 +115,39 @@ export class ProjectionCache implements SyncReadStore {
     return (await this.redis.exists(redisKeys.complete)) === 1;
   }
 
-  /** Replaces everything with the records given (the PostgreSQL truth), then marks Redis complete. */
-  async rebuild(records: AsyncIterable<{ channels?: ChannelRecord[]; conversations?: ConversationRecord[]; messages?: MessageRecord[] }>, watermark: bigint): Promise<void> {
+  /**
+   * Replaces everything with the records given (the PostgreSQL truth, read
+   * while no batch is in flight), republishes the frontier, then marks Redis
+   * complete. `writtenAt`: the highest version any committed batch handed out,
+   * so a stalled batch's late write (below it) cannot replace a rebuilt record.
+   */
+  async rebuild(
+    records: AsyncIterable<{ channels?: ChannelRecord[]; conversations?: ConversationRecord[]; messages?: MessageRecord[] }>,
+    writtenAt: bigint,
+    frontier: { closed: readonly ClosedPartition[]; partitionCount: number },
+  ): Promise<void> {
     await this.redis.del(redisKeys.complete);
     await unlinkMatching(this.redis, redisKeys.pattern);
+    const written = writtenAt.toString();
     for await (const page of records) {
       const script = new ScriptedCommands();
-      for (const record of page.channels ?? []) channelCommand(script, { record, text: encodeChannel(record) });
-      conversationCommands(script, (page.conversations ?? []).map((record) => ({ record, text: encodeConversation(record) })), null);
+      for (const record of page.channels ?? []) channelCommand(script, { record, text: encodeChannel(record, writtenAt) }, written);
+      conversationCommands(script, (page.conversations ?? []).map((record) => ({ record, text: encodeConversation(record, writtenAt) })), written);
       messageCommands(script, (page.messages ?? []).map((record) => ({ record, text: encodeMessage(record) })));
       if (!script.isEmpty()) await this.runScripted(script);
     }
-    await this.redis.multi().set(redisKeys.watermark, watermark.toString()).set(redisKeys.complete, '1').exec();
+    await this.publishFrontier(frontier.closed, frontier.partitionCount);
+    await this.redis.set(redisKeys.complete, '1');
   }
 
   /**
    * The highest version anything in the user's answer carries (their records'
    * stamp and their member channels' versions), with the watermark, without
-   * decoding the records; null when Redis cannot tell. One script per user;
+   * decoding the records, with W; null when Redis cannot tell. One script per user;
    * the reads asked for in one event-loop turn share one pipeline, so a busy
    * API pays one socket write and one read for many requests.
    */
-  readStamp(uid: string): Promise<{ stamp: bigint; watermark: bigint } | null> {
+  readStamp(uid: string): Promise<{ stamp: bigint; frontier: bigint } | null> {
     return new Promise((resolve, reject) => {
       if (this.stampReads.push({ uid, resolve, reject }) === 1) setImmediate(() => this.sendStampReads());
     });
@@ -101,7 +163,7 @@ export class ProjectionCache implements SyncReadStore {
         reads.forEach(({ resolve, reject }, i) => {
           const [error, reply] = results?.[i] ?? [new Error('Redis pipeline failed'), null];
           if (error) reject(error);
-          else resolve(reply === null ? null : { stamp: BigInt(reply[0]), watermark: BigInt(reply[1]) });
+          else resolve(reply === null ? null : { stamp: BigInt(reply[0]), frontier: this.noteFrontier(BigInt(reply[1]))! });
         }),
       (error) => reads.forEach(({ reject }) => reject(error)),
     );
@@ -124,36 +186,28 @@ export class ProjectionCache implements SyncReadStore {
   }
 
   /**
-   * A consistent read of one user, or null when Redis cannot give one
-   * (incomplete, unreachable, or a batch landed mid-read three times in a row).
+   * One user's records with W (read before them), or null when Redis cannot
+   * answer (incomplete, W unknown, unreachable). A batch may be half-written
+   * meanwhile: its records are all above W (its partition has not closed them),
+   * so the answer reports them at W, and a client syncing from that answer's
+   * highest version gets them again, whole, once W passes them.
    */
   async readSync(uid: string, planRecents: (snapshot: UserSnapshot) => RecentsRequest[]): Promise<SyncRead | null> {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const snapshot = await this.tryReadUser(uid);
-      if (snapshot === null) return null;
-      if (snapshot !== 'retry') return { snapshot, recents: await this.readRecents(planRecents(snapshot), snapshot.watermark!) };
-    }
-    return null;
+    const snapshot = await this.readUser(uid);
+    if (snapshot === null) return null;
+    return { snapshot, recents: await this.readRecents(planRecents(snapshot)) };
   }
 
-  private async tryReadUser(uid: string): Promise<UserSnapshot | null | 'retry'> {
-    const first = await this.redis
-      .pipeline()
-      .get(redisKeys.watermark)
-      .exists(redisKeys.complete)
-      .hvals(redisKeys.userConversations(uid))
-      .exec();
+  private async readUser(uid: string): Promise<UserSnapshot | null> {
+    const first = await this.redis.pipeline().hgetall(redisKeys.frontier).exists(redisKeys.complete).hvals(redisKeys.userConversations(uid)).exec();
     if (!first || first.some(([error]) => error)) return null;
-    const [[, watermarkText], [, complete], [, values]] = first as [unknown, unknown][];
-    if (complete !== 1 || typeof watermarkText !== 'string') return null;
-    const watermark = BigInt(watermarkText);
+    const [[, frontierFields], [, complete], [, values]] = first as [unknown, unknown][];
+    const frontier = this.noteFrontier(frontierOf(flatFields(frontierFields as Record<string, string>)));
+    if (complete !== 1 || frontier === null) return null;
     const conversations = (values as string[]).filter(isRecord).map(decodeConversation);
     const channels = await this.readChannels(conversations.filter((c) => c.membership === 'member').map((c) => c.channelKey));
     if (channels === null) return null;
-    // A record newer than the watermark was written after we read it: its batch may be half-seen.
-    const tooNew =
-      conversations.some((c) => c.version > watermark) || [...channels.values()].some((c) => c.broadcastVersion > watermark);
-    return tooNew ? 'retry' : { conversations, channels, watermark };
+    return { conversations, channels, frontier };
   }
 
   /**
@@ -161,7 +215,7 @@ export class ProjectionCache implements SyncReadStore {
    * first and merged: usually one round trip; more only when messages the user
    * cannot see (removed members' later ones) or not yet whole fill a page.
    */
-  private async readRecents(requests: RecentsRequest[], watermark: bigint): Promise<MessageRecord[][]> {
+  private async readRecents(requests: RecentsRequest[]): Promise<MessageRecord[][]> {
     const result: MessageRecord[][] = requests.map(() => []);
     let pending = requests.map((request, index) => ({ request, index, fetch: request.count, keys: windowKeys(request.conversation) }));
     while (pending.length > 0) {
@@ -186,7 +240,7 @@ export class ProjectionCache implements SyncReadStore {
         for (const message of candidates) {
           if (boundary !== null && order * (message.seq - boundary) > 0) break;
           const duplicate = picked.length > 0 && picked[picked.length - 1].seq === message.seq;
-          if (!duplicate && picked.length < item.request.count && message.version <= watermark && isVisibleTo(item.request.conversation, message)) {
+          if (!duplicate && picked.length < item.request.count && isVisibleTo(item.request.conversation, message)) {
             picked.push(message);
           }
         }
@@ -251,6 +305,15 @@ const MAX_PAIRS_PER_COMMAND = 500;
 
 type Encoded<T> = { record: T; text: string };
 
+/** ioredis's HGETALL reply (an object) as HGETALL's flat field/value list. */
+function flatFields(reply: Record<string, string>): string[] {
+  return Object.entries(reply ?? {}).flat();
+}
+
+interface FrontierCommands {
+  csPublishFrontier(key: string, count: string, ...pairs: string[]): Promise<number>;
+}
+
 /** The pipeline with READ_STAMP_SCRIPT defined as a command. */
 interface StampPipeline {
   csReadStamp(...keysThenField: string[]): void;
@@ -258,41 +321,33 @@ interface StampPipeline {
 }
 
 function stampKeys(uid: string): string[] {
-  return [redisKeys.watermark, redisKeys.complete, redisKeys.userConversations(uid), redisKeys.userGroups(uid)];
+  return [redisKeys.frontier, redisKeys.complete, redisKeys.userConversations(uid), redisKeys.userGroups(uid)];
 }
 
 /** The user hash holds records (JSON arrays) and the stamp (a decimal). */
 const isRecord = (value: string) => value.startsWith('[');
 
 /**
- * Per user: HSET of the records and the stamp, and the member-of set kept.
- * Records newer than `previousVersion` carry this batch's versions, which are
- * above every stamp written before, so their highest simply replaces the
- * stamp. Without it (a rebuild, page by page) the stamp is raised instead.
+ * Per user: each record replaced only over an earlier batch's (HPUT, which
+ * keeps the member-of set with it), and the stamp raised. Batches of different
+ * partitions commit in any order, so the stamp is never simply replaced.
  */
-function conversationCommands(script: ScriptedCommands, conversations: Encoded<ConversationRecord>[], previousVersion: bigint | null): void {
+function conversationCommands(script: ScriptedCommands, conversations: Encoded<ConversationRecord>[], writtenAt: string): void {
   for (const [uid, encoded] of groupBy(conversations, (c) => c.record.uid)) {
     const hash = redisKeys.userConversations(uid);
+    const groups = redisKeys.userGroups(uid);
     let highest = 0n;
-    const fields: string[] = [];
-    const joined: string[] = [];
-    const left: string[] = [];
     for (const { record, text } of encoded) {
       if (record.version > highest) highest = record.version;
-      fields.push(record.channelKey, text);
-      if (record.membership === 'member') joined.push(record.channelKey);
-      else if (record.membership === 'left') left.push(record.channelKey);
+      const membership = record.membership === 'member' ? '+' : record.membership === 'left' ? '-' : '';
+      script.add('HPUT', hash, [record.channelKey, writtenAt, text, groups, membership]);
     }
-    if (previousVersion !== null && highest > previousVersion) fields.push(STAMP_FIELD, highest.toString());
-    for (const chunk of chunks(fields, 2)) script.add('HSET', hash, chunk);
-    if (previousVersion === null) script.add('RAISE', hash, [STAMP_FIELD, highest.toString()]);
-    for (const chunk of chunks(joined)) script.add('SADD', redisKeys.userGroups(uid), chunk);
-    for (const chunk of chunks(left)) script.add('SREM', redisKeys.userGroups(uid), chunk);
+    script.add('RAISE', hash, [STAMP_FIELD, highest.toString()]);
   }
 }
 
-function channelCommand(script: ScriptedCommands, channel: Encoded<ChannelRecord>): void {
-  script.add('SET', redisKeys.channel(channel.record.key), [channel.text]);
+function channelCommand(script: ScriptedCommands, channel: Encoded<ChannelRecord>, writtenAt: string): void {
+  script.add('SPUT', redisKeys.channel(channel.record.key), [writtenAt, channel.text]);
 }
 
 /** One ZADD per message window (and per 500 messages). */

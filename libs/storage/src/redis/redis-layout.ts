@@ -7,10 +7,16 @@ import Redis, { RedisOptions } from 'ioredis';
  * operation touches shares a slot.
  */
 export const redisKeys = {
-  /** Highest version whose batch is completely written. */
-  watermark: 'cs:watermark',
+  /**
+   * Hash: FRONTIER_COUNT_FIELD -> how many partitions the topic has registered,
+   * and `p:<partition>` -> that partition's closed version (decimal; only
+   * raised). W, the lowest closed version over all of them, tells readers
+   * which versions are whole: every change not yet whole is above it. One key
+   * with its own hash tag, so a cluster keeps it in one slot.
+   */
+  frontier: 'cs:{frontier}',
   /** Present while Redis holds everything PostgreSQL does; absent after a flush until rebuilt. Versioned with the layout: data of an older layout gets rebuilt. */
-  complete: 'cs:complete:5',
+  complete: 'cs:complete:6',
   /** Prefix of every key this service owns. */
   pattern: 'cs:*',
   /**
@@ -35,6 +41,33 @@ export const redisKeys = {
 };
 
 export const STAMP_FIELD = 'stamp';
+export const FRONTIER_COUNT_FIELD = 'count';
+
+/** The frontier hash's field for one partition. */
+export function frontierField(partition: number): string {
+  return `p:${partition}`;
+}
+
+/**
+ * W from the frontier hash's fields (HGETALL's flat reply): the lowest closed
+ * version over partitions 0..count-1, or null when a partition is missing
+ * (flushed, or not yet republished): then nothing is known to be whole.
+ * FRONTIER_LUA computes the same in scripts.
+ */
+export function frontierOf(fields: readonly string[]): bigint | null {
+  const closed = new Map<string, string>();
+  for (let i = 0; i + 1 < fields.length; i += 2) closed.set(fields[i], fields[i + 1]);
+  const count = Number(closed.get(FRONTIER_COUNT_FIELD));
+  if (!Number.isSafeInteger(count) || count < 1) return null;
+  let lowest: bigint | null = null;
+  for (let partition = 0; partition < count; partition++) {
+    const text = closed.get(frontierField(partition));
+    if (text === undefined) return null;
+    const version = BigInt(text);
+    if (lowest === null || version < lowest) lowest = version;
+  }
+  return lowest;
+}
 
 function hex(id: string): string {
   return Buffer.from(id, 'utf8').toString('hex');
@@ -64,18 +97,33 @@ export function createRedis(redisUrl: string, options: RedisOptions = {}): Redis
   return redis;
 }
 
+/** Lua: a < b for non-negative decimals of any size (longer is larger), never through doubles. */
+const DECIMAL_BELOW_LUA = `
+local function below(a, b)
+  return #a < #b or (#a == #b and a < b)
+end`;
+
 /**
- * Runs commands atomically and returns whether KEYS[1] (the complete marker)
- * existed before. ARGV[1] holds the commands as one text of NUL-separated
- * fields — each command's name, its argument count, then its arguments: one
- * argument costs the client far less than thousands, nothing is escaped, and
- * no field can hold a NUL (keys are hex, records are JSON text, decimals are
- * digits). A command ['RAISE', key, field, decimal] sets the hash field only
- * if it does not already hold a larger decimal: versions are compared as
- * decimal strings (longer is larger), never as doubles.
+ * Runs commands atomically and returns {whether KEYS[1] (the complete marker)
+ * existed before, how many guarded writes were refused}. ARGV[1] holds the
+ * commands as one text of NUL-separated fields — each command's name, its
+ * argument count, then its arguments: one argument costs the client far less
+ * than thousands, nothing is escaped, and no field can hold a NUL (keys are
+ * hex, records are JSON text, decimals are digits). Versions are compared as
+ * decimal strings (longer is larger), never as doubles. Besides Redis commands:
+ * - ['RAISE', key, field, decimal] sets the hash field only to a larger decimal;
+ * - ['HPUT', key, field, writtenAt, text, setKey, op] replaces a record (its
+ *   text ends with the writtenAt of the batch that wrote it, see record-codec)
+ *   only with one written by a later batch, and then SADDs ('+') or SREMs ('-')
+ *   the field in setKey; ['SPUT', key, writtenAt, text] does the same for a
+ *   string key. A refused write is a batch that stalled past its PostgreSQL
+ *   session (its late writes must not win) and is counted.
  */
-export const APPLY_COMMANDS_SCRIPT = `
-local complete = redis.call('EXISTS', KEYS[1])
+export const APPLY_COMMANDS_SCRIPT = `${DECIMAL_BELOW_LUA}
+local function writtenAt(text)
+  return (text and string.match(text, '"(%d+)"%]$')) or ''
+end
+local complete, refused = redis.call('EXISTS', KEYS[1]), 0
 local text, fields, n, position = ARGV[1], {}, 0, 1
 while true do
   local stop = string.find(text, '\\0', position, true)
@@ -93,15 +141,61 @@ while i <= n do
   if name == 'RAISE' then
     local key, field, value = fields[i + 2], fields[i + 3], fields[i + 4]
     local current = redis.call('HGET', key, field)
-    if (not current) or (#value > #current) or (#value == #current and value > current) then
+    if (not current) or below(current, value) then
       redis.call('HSET', key, field, value)
+    end
+  elseif name == 'HPUT' then
+    local key, field, written = fields[i + 2], fields[i + 3], fields[i + 4]
+    if below(writtenAt(redis.call('HGET', key, field)), written) then
+      redis.call('HSET', key, field, fields[i + 5])
+      local op = fields[i + 7]
+      if op == '+' then redis.call('SADD', fields[i + 6], field) elseif op == '-' then redis.call('SREM', fields[i + 6], field) end
+    else
+      refused = refused + 1
+    end
+  elseif name == 'SPUT' then
+    local key, written = fields[i + 2], fields[i + 3]
+    if below(writtenAt(redis.call('GET', key)), written) then
+      redis.call('SET', key, fields[i + 4])
+    else
+      refused = refused + 1
     end
   else
     redis.call(name, unpack(fields, i + 2, i + 1 + count))
   end
   i = i + 2 + count
 end
-return complete`;
+return {complete, refused}`;
+
+/**
+ * Raises closed versions in the frontier hash (KEYS[1]): ARGV[1] the
+ * registered partition count ('' to leave it), then partition field and
+ * closed version pairs. Only ever raises, so publications may arrive in any order.
+ */
+export const PUBLISH_FRONTIER_SCRIPT = `${DECIMAL_BELOW_LUA}
+local function raise(field, value)
+  local current = redis.call('HGET', KEYS[1], field)
+  if (not current) or below(current, value) then redis.call('HSET', KEYS[1], field, value) end
+end
+if ARGV[1] ~= '' then raise('${FRONTIER_COUNT_FIELD}', ARGV[1]) end
+for i = 2, #ARGV, 2 do raise(ARGV[i], ARGV[i + 1]) end
+return 1`;
+
+/** Lua: W from the frontier hash KEYS[1] (as frontierOf), or nil. */
+const FRONTIER_LUA = `
+local function frontier()
+  local fields, closed = redis.call('HGETALL', KEYS[1]), {}
+  for i = 1, #fields, 2 do closed[fields[i]] = fields[i + 1] end
+  local count = tonumber(closed['${FRONTIER_COUNT_FIELD}'] or '0')
+  if count < 1 then return nil end
+  local lowest = nil
+  for partition = 0, count - 1 do
+    local version = closed['p:' .. partition]
+    if not version then return nil end
+    if (not lowest) or below(version, lowest) then lowest = version end
+  end
+  return lowest
+end`;
 
 /** Separates the fields of APPLY_COMMANDS_SCRIPT's ARGV[1]. */
 export const FIELD_SEPARATOR = '\0';
@@ -109,20 +203,21 @@ export const FIELD_SEPARATOR = '\0';
 /**
  * A user's stamp in one round trip: the highest version among their records
  * (the hash's STAMP_FIELD) and their member channels' broadcast versions,
- * with the watermark; false when Redis is not complete. KEYS: watermark,
- * complete marker, the user's conversations hash, the user's groups set;
- * ARGV[1]: the stamp field. Versions are compared as decimal strings.
+ * with W (the frontier, read first); false when Redis is not complete or W is
+ * unknown. KEYS: frontier, complete marker, the user's conversations hash,
+ * the user's groups set; ARGV[1]: the stamp field. Versions are compared as
+ * decimal strings.
  */
-export const READ_STAMP_SCRIPT = `
-local watermark = redis.call('GET', KEYS[1])
-if (not watermark) or redis.call('EXISTS', KEYS[2]) == 0 then return false end
+export const READ_STAMP_SCRIPT = `${DECIMAL_BELOW_LUA}${FRONTIER_LUA}
+local w = frontier()
+if (not w) or redis.call('EXISTS', KEYS[2]) == 0 then return false end
 local stamp = redis.call('HGET', KEYS[3], ARGV[1]) or '0'
 for _, channelKey in ipairs(redis.call('SMEMBERS', KEYS[4])) do
   local hex = string.gsub(channelKey, '.', function(c) return string.format('%02x', string.byte(c)) end)
   local text = redis.call('GET', 'cs:{c:' .. hex .. '}:channel')
   if text then
     local version = cjson.decode(text)[5] -- broadcastVersion, see encodeChannel
-    if (#version > #stamp) or (#version == #stamp and version > stamp) then stamp = version end
+    if below(stamp, version) then stamp = version end
   end
 end
-return {stamp, watermark}`;
+return {stamp, w}`;
