@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import Redis from 'ioredis';
 import { Admin, Kafka, Producer, logLevel } from 'kafkajs';
 import { Client } from 'pg';
+import { frontierOf, redisKeys } from '@cs/storage';
 import { stringifyExact } from './json';
 import { waitFor } from './wait-for';
 
@@ -118,8 +119,30 @@ export class TestEnvironment {
     await this.waitUntilApplied();
   }
 
-  /** Waits until the consumer has applied everything produced so far (its checkpoints reach the topic's end offsets). */
+  /**
+   * Waits until the consumer has applied everything produced so far (its
+   * checkpoints reach the topic's end offsets) and W has passed it (Redis's
+   * frontier is at or above every version handed out): answers then report
+   * every conversation at its own version.
+   */
   async waitUntilApplied(timeoutMs = 30_000): Promise<void> {
+    await this.waitUntilCheckpointsReachEnds(timeoutMs);
+    await waitFor(
+      'W (the frontier in Redis) to pass every version handed out',
+      () =>
+        withDatabase(this.databaseUrl, async (client) => {
+          const { rows } = await client.query<{ highest: string | null }>(
+            'SELECT max(last_version)::text AS highest FROM consumer_checkpoints WHERE group_id = $1 AND topic = $2',
+            [this.groupId, this.topic],
+          );
+          const frontier = frontierOf(Object.entries(await this.redis.hgetall(redisKeys.frontier)).flat());
+          return frontier !== null && frontier >= BigInt(rows[0].highest ?? '0');
+        }),
+      timeoutMs,
+    );
+  }
+
+  private async waitUntilCheckpointsReachEnds(timeoutMs: number): Promise<void> {
     const ends = await this.admin!.fetchTopicOffsets(this.topic);
     await waitFor(
       'the consumer to apply every produced event',

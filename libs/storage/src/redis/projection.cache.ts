@@ -142,7 +142,7 @@ export class ProjectionCache implements SyncReadStore {
 
   /**
    * The highest version anything in the user's answer carries (their records'
-   * stamp and their member channels' versions), with the watermark, without
+   * stamp and their member channels' versions), with W, without
    * decoding the records, with W; null when Redis cannot tell. One script per user;
    * the reads asked for in one event-loop turn share one pipeline, so a busy
    * API pays one socket write and one read for many requests.
