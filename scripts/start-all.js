@@ -1,19 +1,42 @@
-// The one-command local run: both built apps in the foreground, their output
-// interleaved; Ctrl-C / SIGTERM stops both, and either one dying stops the other.
-const { spawn } = require('node:child_process');
+// The one-command local run: services:up, build, then both built apps in the
+// foreground, their output interleaved. SIGTERM / SIGINT (Ctrl-C) stops both
+// gracefully and exits with their status; either one dying stops the other.
+// `--no-build` skips services:up and the build (both apps as already built).
+// Run through npm, the script `exec`s this file so npm's forwarded signal reaches it.
+const { spawn, spawnSync } = require('node:child_process');
 const { join } = require('node:path');
 
+const ROOT = join(__dirname, '..');
+
+if (!process.argv.includes('--no-build')) {
+  for (const script of ['services:up', 'build']) {
+    const step = spawnSync('npm', ['run', script], { cwd: ROOT, stdio: 'inherit' });
+    if (step.status !== 0) process.exit(step.status ?? 1);
+  }
+}
+
 const apps = ['consumer', 'api'].map((app) =>
-  spawn(process.execPath, [join(__dirname, '..', 'dist', 'apps', app, 'main.js')], { stdio: 'inherit', env: process.env }),
+  spawn(process.execPath, [join(ROOT, 'dist', 'apps', app, 'main.js')], { stdio: 'inherit', env: process.env }),
 );
-let exitCode = 0;
-let stopping = false;
-const stopAll = (code) => {
-  exitCode = exitCode || code;
-  if (stopping) return;
-  stopping = true;
-  for (const child of apps) if (child.exitCode === null) child.kill('SIGTERM');
+let asked = false;
+const stopAll = () => {
+  for (const child of apps) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
 };
-for (const child of apps) child.on('exit', (code) => (apps.every((c) => c.exitCode !== null || c.signalCode !== null) ? process.exit(exitCode) : stopAll(code ?? 1)));
-process.on('SIGINT', () => stopAll(0));
-process.on('SIGTERM', () => stopAll(0));
+const exits = apps.map(
+  (child) =>
+    new Promise((resolve) =>
+      child.once('exit', (code) => {
+        const status = code ?? 1;
+        stopAll();
+        // An app that stops when nobody asked it to is a failure, whatever its own status.
+        resolve(asked ? status : Math.max(status, 1));
+      }),
+    ),
+);
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    asked = true;
+    stopAll();
+  });
+}
+Promise.all(exits).then((statuses) => process.exit(Math.max(...statuses)));

@@ -1,6 +1,6 @@
 import { AppProcess, RunningService } from './support/app-process';
 import { personMessage } from './support/events';
-import { TestEnvironment } from './support/test-environment';
+import { TestEnvironment, recordKeyOf } from './support/test-environment';
 import { mulberry32 } from '../apps/cli/src/random';
 import { waitFor } from './support/wait-for';
 
@@ -369,7 +369,7 @@ describe('bad input (e2e)', () => {
           acks: -1,
           messages: invalidEvents.map(([, value], index) => ({ key: `bad-${index}`, value, partition: 0 })),
         });
-        await producer.send({ topic: env.topic, acks: -1, messages: [{ key: 'good', value: JSON.stringify(valid), partition: 0 }] });
+        await producer.send({ topic: env.topic, acks: -1, messages: [{ key: recordKeyOf(valid), value: JSON.stringify(valid), partition: 0 }] });
         await env.waitUntilApplied();
 
         const ours = (await readAllDeadLetters()).filter((l) => l.key?.startsWith('bad-'));
@@ -404,7 +404,7 @@ describe('bad input (e2e)', () => {
         ['a lone surrogate escape in from_uid', JSON.stringify(personMessage('sur-a', 'sur-b', 1)).replace('"sur-a"', '"sur\\ud800"')],
       ];
       for (const [partition, [, value]] of rows.entries()) {
-        await env.produce([value, personMessage(`after-${partition}`, 'after-u', 1)], `stuck-${partition}`, partition);
+        await env.produce([value, personMessage(`after-${partition}`, 'after-u', 1)], partition);
       }
 
       const outcomes = await Promise.all(

@@ -3,7 +3,7 @@ import { channelKeyOf } from '@cs/domain';
 import { BatchApplier, BatchOutcome, DeadLetter, IncomingRecord, rebuildRedisFromPostgres } from '@cs/ingest';
 import { PARTITIONS_LOCK_KEY, ProjectionCache, ProjectionRepository, createPool, createRedis, encodeConversation, ensureDatabase, migrate, redisKeys } from '@cs/storage';
 import Redis from 'ioredis';
-import { GROUP, groupMessage, joined, read } from './support/events';
+import { GROUP, PERSON, groupMessage, joined, personMessage, read } from './support/events';
 import { stringifyExact } from './support/json';
 import { TestEnvironment } from './support/test-environment';
 import { waitFor } from './support/wait-for';
@@ -42,7 +42,7 @@ describe('batch applier (real PostgreSQL and Redis)', () => {
   beforeEach(async () => {
     await pool.query('TRUNCATE channels, conversations, messages, message_windows, consumer_checkpoints');
     const projections = new ProjectionRepository(pool);
-    await projections.registerPartitions(env.groupId, topic, 2);
+    await projections.registerPartitions(env.groupId, topic, 3);
     // Redis complete from the start, as a running consumer keeps it: no batch here has to rebuild it.
     await rebuildRedisFromPostgres(pool, projections, new ProjectionCache(redis), env.groupId, topic, false);
     offsets = new Map();
@@ -205,6 +205,46 @@ describe('batch applier (real PostgreSQL and Redis)', () => {
 
     expect(keyed).toMatchObject({ applied: 1, loadedUnderClock: false });
     expect(await conversation('alice')).toEqual({ read_seq: '0', own_seq: '1', membership: 'member' });
+  });
+
+  // The fast path as producers use it: each partition's batch is keyed by its channels, loads
+  // before it locks its partition while other partitions' batches run, and keeps that load.
+  it('keeps the early loads of batches of other partitions that touch the same users, and applies each once', async () => {
+    await applier.apply(topic, 0, recordsFor(0, channelKey, joined(channel, ['alice', 'bob'])));
+    const personChannel = channelKeyOf(PERSON, 'carol', 'alice');
+
+    const outcomes = await queuedBehindTheLock([
+      () => applier.apply(topic, 0, recordsFor(0, channelKey, groupMessage(channel, 'bob', 1), groupMessage(channel, 'bob', 2), read('alice', channel, GROUP, 1))),
+      () => applier.apply(topic, 1, recordsFor(1, personChannel, personMessage('carol', 'alice', 1), personMessage('alice', 'carol', 2))),
+      () => applier.apply(topic, 2, recordsFor(2, channelKeyOf(PERSON, 'bob', 'alice'), personMessage('bob', 'alice', 1))),
+    ]);
+
+    expect(outcomes.map(({ applied, loadedUnderClock }) => ({ applied, loadedUnderClock }))).toEqual([
+      { applied: 3, loadedUnderClock: false },
+      { applied: 2, loadedUnderClock: false },
+      { applied: 1, loadedUnderClock: false },
+    ]);
+    const { rows } = await pool.query<{ uid: string; channel_key: string; read_seq: string; own_seq: string; version: string }>(
+      "SELECT uid, channel_key, read_seq::text, own_seq::text, version::text FROM conversations WHERE uid IN ('alice', 'bob')",
+    );
+    // One row per user and channel (the partitions' batches ran side by side, in no set order).
+    const byKey = (a: { uid: string; channel_key: string }, b: { uid: string; channel_key: string }) =>
+      `${a.uid} ${a.channel_key}` < `${b.uid} ${b.channel_key}` ? -1 : 1;
+    expect(rows.map(({ uid, channel_key, read_seq, own_seq }) => ({ uid, channel_key, read_seq, own_seq })).sort(byKey)).toEqual(
+      [
+        { uid: 'bob', channel_key: channelKey, read_seq: '0', own_seq: '2' },
+        { uid: 'alice', channel_key: channelKey, read_seq: '1', own_seq: '0' },
+        { uid: 'alice', channel_key: personChannel, read_seq: '0', own_seq: '2' },
+        { uid: 'alice', channel_key: channelKeyOf(PERSON, 'bob', 'alice'), read_seq: '0', own_seq: '0' },
+        { uid: 'bob', channel_key: channelKeyOf(PERSON, 'bob', 'alice'), read_seq: '0', own_seq: '1' },
+      ].sort(byKey),
+    );
+    const checkpoints = await pool.query('SELECT partition, next_offset::text FROM consumer_checkpoints ORDER BY partition');
+    expect(checkpoints.rows).toEqual([
+      { partition: 0, next_offset: '4' },
+      { partition: 1, next_offset: '2' },
+      { partition: 2, next_offset: '1' },
+    ]);
   });
 
   it('dead-letters a record PostgreSQL refuses, applies the rest, and leaves Redis without it', async () => {

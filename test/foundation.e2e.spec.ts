@@ -56,6 +56,14 @@ describe('foundation (e2e)', () => {
     expect(checkpoints.rowCount).toBeGreaterThan(0);
   });
 
+  // The apps run at LOG_LEVEL=warn here, and kafkajs' start-up warnings are not silenced by environment.
+  it('logs no warning or error on a healthy start', () => {
+    for (const app of [service.consumer, service.api]) {
+      const noisy = app.logs.split('\n').filter((line) => /"level":"(warn|error)"/.test(line) || (line.trim() !== '' && !line.startsWith('{')));
+      expect({ app: app.app, noisy }).toEqual({ app: app.app, noisy: [] });
+    }
+  });
+
   it('exits 0 on SIGTERM', async () => {
     const exitCodes = await Promise.all([service.api.stop(), service.consumer.stop()]);
     expect(exitCodes).toEqual([0, 0]);

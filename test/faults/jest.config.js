@@ -1,6 +1,6 @@
 /** The fault-injection tier (`npm run test:faults`): real Kafka, PostgreSQL and Redis, apps as child processes, faults injected. */
 const aliases = {};
-for (const lib of ['domain', 'config', 'storage', 'kafka', 'json', 'ingest', 'observability']) aliases[`^@cs/${lib}$`] = `<rootDir>/libs/${lib}/src`;
+for (const lib of ['domain', 'config', 'storage', 'kafka', 'json', 'ingest', 'observability', 'events']) aliases[`^@cs/${lib}$`] = `<rootDir>/libs/${lib}/src`;
 
 module.exports = {
   rootDir: '../..',

@@ -1,4 +1,5 @@
 import { mulberry32 } from '../../apps/cli/src/random';
+import { channelKeyOf } from '../../libs/domain/src/channel-keys';
 import { ImEvent } from '../../libs/domain/src/events';
 import { decodeRecord } from '../../libs/ingest/src/event-decoder';
 import { stringifyExact } from '../support/json';
@@ -79,7 +80,7 @@ export function planTraffic(seed: number, options: TrafficOptions): TrafficPlan 
   const channels: Channel[] = [];
   const pairs = new Set<string>();
   const addPair = (a: string, b: string) => {
-    const key = JSON.stringify([a, b].sort());
+    const key = channelKeyOf(PERSON, a, b);
     if (a === b || pairs.has(key)) return;
     pairs.add(key);
     channels.push({ type: PERSON, id: '', key, members: [a, b], former: [], seq: 0, late: [], sent: [] });
@@ -94,7 +95,7 @@ export function planTraffic(seed: number, options: TrafficOptions): TrafficPlan 
     const members = new Set<string>();
     const size = int(4, 28);
     while (members.size < size) members.add(pick(users));
-    const channel: Channel = { type, id, key: JSON.stringify([type, id]), members: [...members], former: [], seq: 0, late: [], sent: [] };
+    const channel: Channel = { type, id, key: channelKeyOf(type, '', id), members: [...members], former: [], seq: 0, late: [], sent: [] };
     groups.push(channel);
     channels.push(channel);
   }

@@ -25,9 +25,15 @@ export class AppProcess {
   static spawn(app: 'api' | 'consumer', env: Record<string, string>, port: number): AppProcess {
     const entry = join(ROOT, 'dist', 'apps', app, 'main.js');
     if (!existsSync(entry)) throw new Error(`${entry} is missing: run npm run build first`);
+    return AppProcess.launch(app, process.execPath, [entry], env, port);
+  }
+
+  /** The app started by another command (an npm script, say), from the repository root; `app` answers on `port`. */
+  static launch(app: 'api' | 'consumer', file: string, args: string[], env: Record<string, string>, port: number): AppProcess {
     const portVariable = app === 'api' ? 'API_PORT' : 'CONSUMER_HTTP_PORT';
-    const child = spawn(process.execPath, [entry], {
-      env: { PATH: process.env.PATH ?? '', ...env, [portVariable]: String(port) },
+    const child = spawn(file, args, {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? ROOT, ...env, [portVariable]: String(port) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     return new AppProcess(app, port, child);

@@ -1,11 +1,13 @@
+import { channelKeyOf } from '@cs/domain';
+
 /** Event builders for end-to-end tests: plain defaults, so each case states only what it is about. */
 
 export const PERSON = 1;
 export const GROUP = 2;
 
-/** A person channel's key: the same from either side. */
+/** A person channel's key, as producers key its records: the same from either side. */
 export function personKey(a: string, b: string): string {
-  return JSON.stringify([a, b].sort());
+  return channelKeyOf(PERSON, a, b);
 }
 
 export function message(from: string, channelId: string, channelType: number, seq: number, extra: Record<string, unknown> = {}) {

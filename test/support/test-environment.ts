@@ -3,6 +3,8 @@ import { createServer } from 'node:net';
 import Redis from 'ioredis';
 import { Admin, Kafka, Producer, logLevel } from 'kafkajs';
 import { Client } from 'pg';
+import { channelKeyOfRaw } from '@cs/events';
+import { createKeyedProducer } from '@cs/kafka';
 import { frontierOf, redisKeys } from '@cs/storage';
 import { stringifyExact } from './json';
 import { waitFor } from './wait-for';
@@ -54,7 +56,6 @@ export class TestEnvironment {
       DATABASE_URL: this.databaseUrl,
       REDIS_URL: this.redisUrl,
       LOG_LEVEL: 'warn',
-      KAFKAJS_NO_PARTITIONER_WARNING: '1',
       ...extra,
     };
   }
@@ -99,24 +100,33 @@ export class TestEnvironment {
     return this.redisClient!;
   }
 
-  /** Publishes events (objects; bigint fields written as bare integers, strings sent as they are). */
-  async produce(events: (object | string)[], key = 'channel', partition?: number): Promise<void> {
+  /**
+   * Publishes events (objects; bigint fields written as bare integers, strings sent as they are),
+   * each record keyed by its event's channel as producers are told to (null when a value names no
+   * channel), on `partition` when one is given.
+   */
+  async produce(events: (object | string)[], partition?: number): Promise<void> {
     this.producer ??= (async () => {
-      const producer = this.kafka.producer({ allowAutoTopicCreation: false });
+      const producer = createKeyedProducer(this.kafka);
       await producer.connect();
       return producer;
     })();
     await (await this.producer).send({
       topic: this.topic,
       acks: -1,
-      messages: events.map((event) => ({ key, partition, value: typeof event === 'string' ? event : stringifyExact(event) })),
+      messages: events.map((event) => ({ key: recordKeyOf(event), partition, value: typeof event === 'string' ? event : stringifyExact(event) })),
     });
   }
 
-  /** Publishes one channel's events under one key (so they apply in order) and waits until the consumer applied them. */
-  async produceAndWait(key: string, ...events: (object | string)[]): Promise<void> {
-    await this.produce(events, key);
-    await this.waitUntilApplied();
+  /**
+   * Publishes events and waits until the consumer applied them, in the order given: each run of
+   * one channel's events is keyed by that channel (so it applies in order) and applied before the next run.
+   */
+  async produceAndWait(...events: (object | string)[]): Promise<void> {
+    for (const run of runsByKey(events)) {
+      await this.produce(run);
+      await this.waitUntilApplied();
+    }
   }
 
   /**
@@ -179,6 +189,25 @@ export class TestEnvironment {
       await consumer.disconnect();
     }
   }
+}
+
+/** The record key a producer following the contract gives this value: its channel's key, or null if it names none. */
+export function recordKeyOf(event: object | string): string | null {
+  if (typeof event !== 'string') return channelKeyOfRaw(event);
+  try {
+    return channelKeyOfRaw(JSON.parse(event));
+  } catch {
+    return null;
+  }
+}
+
+function runsByKey(events: (object | string)[]): (object | string)[][] {
+  const runs: (object | string)[][] = [];
+  events.forEach((event, i) => {
+    if (i > 0 && recordKeyOf(event) === recordKeyOf(events[i - 1])) runs[runs.length - 1].push(event);
+    else runs.push([event]);
+  });
+  return runs;
 }
 
 export async function withDatabase<T>(url: string, work: (client: Client) => Promise<T>): Promise<T> {

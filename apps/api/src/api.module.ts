@@ -37,7 +37,7 @@ export class ApiModule {
         { provide: CommandPublisher, useValue: deps.commands },
         { provide: API_TOKEN, useValue: deps.apiToken },
         { provide: API_USER_HEADER, useValue: deps.userHeader },
-        { provide: APP_FILTER, useValue: new ErrorFilter(deps.log) },
+        { provide: APP_FILTER, useValue: new ErrorFilter(deps.log, deps.registry) },
       ],
     };
   }

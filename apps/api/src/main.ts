@@ -1,9 +1,10 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { configOrExit, loadConfig, retryUntil } from '@cs/config';
+import { TUNING, configOrExit, loadConfig, retryUntil } from '@cs/config';
 import { createLogger } from '@cs/observability';
-import { createKafka, ensureTopics } from '@cs/kafka';
+import { createKafka, createKeyedProducer, ensureTopics } from '@cs/kafka';
+import { EventPublisher } from '@cs/events';
 import {
   CheckpointRepository,
   ProjectionCache,
@@ -32,14 +33,19 @@ async function main(): Promise<void> {
 
   const retrying = (step: string) => (error: unknown) => log.warn(`${step} failed, retrying`, { error });
   await retryUntil('migrate', () => migrate(config.databaseUrl), retrying('migrate'));
-  const pool = createPool(config.databaseUrl, { max: 20, statement_timeout: 5_000, query_timeout: 6_000 });
+  const pool = createPool(config.databaseUrl, {
+    max: config.pgPoolSize ?? TUNING.postgres.apiPoolSize,
+    statement_timeout: TUNING.postgres.apiStatementTimeoutMs,
+    query_timeout: TUNING.postgres.apiQueryTimeoutMs,
+  });
   const redis = createRedis(config.redisUrl);
   const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'conversation-sync-api', log: (level, msg, extra) => log[level](msg, extra) });
   await retryUntil('create topics', () => ensureTopics(kafka, [{ topic: config.kafkaTopic, numPartitions: config.kafkaPartitions }]), retrying('create topics'));
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const producer = createKeyedProducer(kafka);
   await producer.connect();
 
-  const commands = new CommandPublisher(producer, new CheckpointRepository(pool), {
+  const events = new EventPublisher(producer, config.kafkaTopic, { timeoutMs: config.commandTimeoutMs });
+  const commands = new CommandPublisher(events, new CheckpointRepository(pool), {
     topic: config.kafkaTopic,
     groupId: config.kafkaGroupId,
     timeoutMs: config.commandTimeoutMs,
@@ -61,7 +67,7 @@ async function main(): Promise<void> {
     help: 'Answer entries sent with their version clamped to W (their change was not yet closed in every partition): they come again',
     registers: [registry],
   });
-  const sync = new SyncService(cache, reader, skippedLastMsgSeqs, clampedVersions, log);
+  const sync = new SyncService(cache, reader, skippedLastMsgSeqs, clampedVersions, log, config.answerCacheBytes);
   const channels = new ConversationChannelsService(reader);
   observeRequests(adapter.getInstance(), registry, log);
   const readinessChecks = [
@@ -82,7 +88,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info('stopping', { signal });
-    const forced = setTimeout(() => process.exit(1), 9_000);
+    const forced = setTimeout(() => process.exit(1), config.shutdownTimeoutMs);
     await app.close().catch((error) => log.error('closing http failed', { error }));
     await producer.disconnect().catch(() => undefined);
     await Promise.allSettled([pool.end(), redis.quit()]);

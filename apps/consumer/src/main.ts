@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { configOrExit, loadConfig, retryUntil } from '@cs/config';
+import { TUNING, configOrExit, loadConfig, retryUntil } from '@cs/config';
 import { Logger, createLogger } from '@cs/observability';
 import { createKafka, ensureTopics } from '@cs/kafka';
 import {
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   // A consumer frozen inside a transaction (SIGSTOP, a long GC) loses its session, and so its
   // partition's row lock, after this long; its late Redis writes are then refused (see HPUT).
   const pool = createPool(config.databaseUrl, {
-    max: config.kafkaPartitionsInFlight * 2 + 2,
+    max: config.pgPoolSize ?? Math.max(TUNING.postgres.consumerPoolSize, config.kafkaPartitionsInFlight * 2 + 2),
     idle_in_transaction_session_timeout: config.pgIdleInTransactionTimeoutMs,
   });
   const redis = createRedis(config.redisUrl);
@@ -91,7 +91,7 @@ async function main(): Promise<void> {
         (error) => log.debug('redis repair failed, will retry', { error }),
       )
       .finally(() => (repairing = false));
-  }, 2_000);
+  }, TUNING.ingest.cacheRepairIntervalMs);
   log.info('consumer started', { topic: config.kafkaTopic, groupId: config.kafkaGroupId, httpPort: config.consumerHttpPort });
 
   let stopping = false;
@@ -99,7 +99,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info('stopping', { signal });
-    const forced = setTimeout(() => process.exit(1), 9_000);
+    const forced = setTimeout(() => process.exit(1), config.shutdownTimeoutMs);
     clearInterval(cacheRepair);
     closer.stop();
     await ingest.stop().catch((error) => log.error('leaving the group failed', { error }));

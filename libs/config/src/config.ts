@@ -1,3 +1,5 @@
+import { TUNING } from './tuning';
+
 /** Every environment variable the apps read, validated at start-up. */
 export const CONFIG_VARIABLES = [
   'KAFKA_BROKERS',
@@ -14,8 +16,11 @@ export const CONFIG_VARIABLES = [
   'COMMAND_TIMEOUT_MS',
   'API_USER_HEADER',
   'RECENT_MESSAGES_KEPT',
+  'ANSWER_CACHE_BYTES',
+  'PG_POOL_SIZE',
   'KAFKA_PARTITIONS_IN_FLIGHT',
   'KAFKA_MAX_BYTES_PER_PARTITION',
+  'SHUTDOWN_TIMEOUT_MS',
   'PG_IDLE_IN_TRANSACTION_TIMEOUT_MS',
 ] as const;
 
@@ -40,10 +45,16 @@ export interface AppConfig {
   apiUserHeader: string | null;
   /** Messages each store keeps per channel (and per explicit recipient); at least MAX_MSG_COUNT. */
   recentMessagesKept: number;
-  /** Partitions one consumer applies at once (their batches write side by side). */
+  /** Bytes of rendered answers each API instance keeps. */
+  answerCacheBytes: number;
+  /** PostgreSQL connections per process; null = the app's own default (TUNING.postgres). */
+  pgPoolSize: number | null;
+  /** Partition batches the consumer works on at once. */
   kafkaPartitionsInFlight: number;
-  /** Kafka fetch size per partition: bounds a batch, and so the consumer's memory. */
+  /** Largest fetch per partition, so the largest batch. */
   kafkaMaxBytesPerPartition: number;
+  /** After SIGTERM, exit 1 if stopping takes longer. */
+  shutdownTimeoutMs: number;
   /** The consumer's PostgreSQL sessions end after this long idle inside a transaction (a frozen consumer's row locks are released). */
   pgIdleInTransactionTimeoutMs: number;
 }
@@ -87,10 +98,27 @@ export function loadConfig(env: Env = process.env): AppConfig {
     commandTimeoutMs: integer(read('COMMAND_TIMEOUT_MS', '5000'), 'COMMAND_TIMEOUT_MS', 100, 600_000),
     apiUserHeader: headerName(read('API_USER_HEADER', '')),
     recentMessagesKept: integer(read('RECENT_MESSAGES_KEPT', '100'), 'RECENT_MESSAGES_KEPT', MIN_RECENT_MESSAGES_KEPT, 100_000),
-    kafkaPartitionsInFlight: integer(read('KAFKA_PARTITIONS_IN_FLIGHT', '4'), 'KAFKA_PARTITIONS_IN_FLIGHT', 1, 64),
-    kafkaMaxBytesPerPartition: integer(read('KAFKA_MAX_BYTES_PER_PARTITION', String(512 * 1024)), 'KAFKA_MAX_BYTES_PER_PARTITION', 1024, 64 * 1024 * 1024),
-    pgIdleInTransactionTimeoutMs: integer(read('PG_IDLE_IN_TRANSACTION_TIMEOUT_MS', '10000'), 'PG_IDLE_IN_TRANSACTION_TIMEOUT_MS', 1000, 600_000),
+    answerCacheBytes: integer(read('ANSWER_CACHE_BYTES', String(TUNING.answerCacheBytes)), 'ANSWER_CACHE_BYTES', 0, 2 ** 34),
+    pgPoolSize: optional(read('PG_POOL_SIZE', ''), (value) => integer(value, 'PG_POOL_SIZE', 1, 1000)),
+    kafkaPartitionsInFlight: integer(read('KAFKA_PARTITIONS_IN_FLIGHT', String(TUNING.ingest.partitionsInFlight)), 'KAFKA_PARTITIONS_IN_FLIGHT', 1, 1000),
+    kafkaMaxBytesPerPartition: integer(
+      read('KAFKA_MAX_BYTES_PER_PARTITION', String(TUNING.ingest.maxBytesPerPartition)),
+      'KAFKA_MAX_BYTES_PER_PARTITION',
+      1024,
+      64 * 1024 * 1024,
+    ),
+    shutdownTimeoutMs: integer(read('SHUTDOWN_TIMEOUT_MS', String(TUNING.shutdownTimeoutMs)), 'SHUTDOWN_TIMEOUT_MS', 100, 600_000),
+    pgIdleInTransactionTimeoutMs: integer(
+      read('PG_IDLE_IN_TRANSACTION_TIMEOUT_MS', String(TUNING.postgres.idleInTransactionTimeoutMs)),
+      'PG_IDLE_IN_TRANSACTION_TIMEOUT_MS',
+      1000,
+      600_000,
+    ),
   };
+}
+
+function optional<T>(value: string, parse: (value: string) => T): T | null {
+  return value === '' ? null : parse(value);
 }
 
 function headerName(value: string): string | null {

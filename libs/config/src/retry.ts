@@ -1,8 +1,9 @@
+import { TUNING } from './tuning';
 /**
  * Runs `attempt` until it succeeds or `timeoutMs` passes, backing off between
  * tries; for start-up steps whose dependency may still be starting.
  */
-export async function retryUntil<T>(what: string, attempt: () => Promise<T>, onRetry: (error: unknown) => void, timeoutMs = 60_000): Promise<T> {
+export async function retryUntil<T>(what: string, attempt: () => Promise<T>, onRetry: (error: unknown) => void, timeoutMs = TUNING.startupTimeoutMs): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (let tries = 1; ; tries++) {
     try {

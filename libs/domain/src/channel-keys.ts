@@ -34,14 +34,6 @@ export function channelKeyOfEvent(event: ImEvent): string {
   }
 }
 
-/** The channel id as `uid` sees it: for a person channel, the other person. */
-export function channelIdSeenBy(uid: string, channelKey: string): string {
-  const parts = JSON.parse(channelKey) as [number, string, string?];
-  if (parts[0] !== PERSON_CHANNEL) return parts[1];
-  const [, low, high] = parts as [number, string, string];
-  return uid === low ? high : low;
-}
-
 /**
  * In-process map key of one user's conversation in one channel. Valid ids
  * never contain NUL, so the separator cannot make two pairs collide.

@@ -6,8 +6,6 @@ export type ImEvent =
   | ConversationUnreadSetEvent
   | ConversationDeletedEvent;
 
-export type ImEventType = ImEvent['type'];
-
 export const PERSON_CHANNEL = 1;
 
 export interface MessageHeader {

@@ -35,6 +35,10 @@ export interface EventPublisherOptions {
  * `message_id` as a bare JSON integer, and keys the record by channel so a
  * channel's events stay in order.
  *
+ * Give it a producer that partitions by murmur2 of the key, as Java producers
+ * do (`createPartitioner: Partitioners.DefaultPartitioner`, which `createKeyedProducer`
+ * in libs/kafka sets), so every producer puts a channel on the same partition.
+ *
  *   const publisher = new EventPublisher(producer, 'im.events');
  *   await publisher.publishMessage({ message_id: 9007199254740993n, message_seq: 1, from_uid: 'alice',
  *     channel_id: 'bob', channel_type: 1, timestamp: 1764100000, payload: Buffer.from('hi') });

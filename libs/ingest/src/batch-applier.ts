@@ -193,8 +193,11 @@ export class BatchApplier {
       else deadLetters.push({ record, reason: result.reason });
     }
 
-    outcome.loadedUnderClock = !stillValid(early, locked);
-    const { state } = early !== null && !outcome.loadedUnderClock ? early : await this.projections.loadState(client, batch.needs, position, this.recentMessagesKept);
+    // A partition's first batch (it had no row) always reloads under the lock, but only once ever: not counted.
+    const firstBatch = early !== null && early.nextOffset === null;
+    const reload = firstBatch || !stillValid(early, locked);
+    outcome.loadedUnderClock = reload && !firstBatch;
+    const { state } = early !== null && !reload ? early : await this.projections.loadState(client, batch.needs, position, this.recentMessagesKept);
     const floor = locked.lastVersion > locked.closedVersion ? locked.lastVersion : locked.closedVersion;
     const versions = allocateVersions([floor, locked.nowNs, this.written.get(partition) ?? 0n], events.length);
     events.forEach((event, i) => {

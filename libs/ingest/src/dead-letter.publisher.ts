@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createKeyedProducer } from '@cs/kafka';
 import { Admin, Kafka, Producer } from 'kafkajs';
 import { DeadLetter } from './batch-applier';
 
@@ -9,29 +10,34 @@ import { DeadLetter } from './batch-applier';
  * retried batch (its PostgreSQL transaction failed after the send) finds those
  * letters already sent and skips them. The caller holds its partition's row lock, so
  * no two consumers check and send for the same partition at once.
+ *
+ * A send gives up after the client's retries (the clock must not be held for
+ * ever) and kafkajs then hands its sequence numbers to the next send. A failed
+ * transaction therefore retires its producer: the next one re-registers the
+ * same transactional id, which aborts whatever the old one left open and
+ * bumps the epoch, so no later letter can be taken for a duplicate of an
+ * abandoned one, and a failed abort cannot wedge the publisher.
  */
 export class DeadLetterPublisher {
-  private readonly producer: Producer;
+  private producer: Producer;
+  private producerConnected = false;
   private readonly admin: Admin;
+  private readonly transactionalId: string;
   readonly trackingGroup: string;
 
   constructor(
-    kafka: Kafka,
+    private readonly kafka: Kafka,
     private readonly dlqTopic: string,
     groupId: string,
   ) {
     this.trackingGroup = `${groupId}.dead-letters`;
-    this.producer = kafka.producer({
-      transactionalId: `${this.trackingGroup}-${randomUUID()}`,
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-    });
+    this.transactionalId = `${this.trackingGroup}-${randomUUID()}`;
+    this.producer = this.createProducer();
     this.admin = kafka.admin();
   }
 
   async connect(): Promise<void> {
-    await Promise.all([this.producer.connect(), this.admin.connect()]);
+    await Promise.all([this.connectProducer(), this.admin.connect()]);
   }
 
   async disconnect(): Promise<void> {
@@ -43,6 +49,17 @@ export class DeadLetterPublisher {
     const alreadySentBelow = await this.sentBelow(sourceTopic, partition);
     const fresh = letters.filter(({ record }) => BigInt(record.offset) >= alreadySentBelow);
     if (fresh.length === 0) return 0;
+    await this.connectProducer();
+    try {
+      await this.sendInTransaction(sourceTopic, partition, fresh);
+    } catch (error) {
+      this.retireProducer();
+      throw error;
+    }
+    return fresh.length;
+  }
+
+  private async sendInTransaction(sourceTopic: string, partition: number, fresh: DeadLetter[]): Promise<void> {
     const transaction = await this.producer.transaction();
     try {
       await transaction.send({
@@ -67,7 +84,27 @@ export class DeadLetterPublisher {
       await transaction.abort().catch(() => undefined);
       throw error;
     }
-    return fresh.length;
+  }
+
+  /**
+   * Transaction sends are idempotent in kafkajs whatever the producer's
+   * `idempotent` option; the option would only add its warning about limited
+   * retries, which the retirement above answers.
+   */
+  private createProducer(): Producer {
+    return createKeyedProducer(this.kafka, { transactionalId: this.transactionalId, maxInFlightRequests: 1 });
+  }
+
+  private async connectProducer(): Promise<void> {
+    if (this.producerConnected) return;
+    await this.producer.connect();
+    this.producerConnected = true;
+  }
+
+  private retireProducer(): void {
+    void this.producer.disconnect().catch(() => undefined);
+    this.producer = this.createProducer();
+    this.producerConnected = false;
   }
 
   private async sentBelow(topic: string, partition: number): Promise<bigint> {

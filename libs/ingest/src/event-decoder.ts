@@ -1,8 +1,9 @@
-import { ImEvent, validateEvent } from '@cs/domain';
+import { EventValidation, validateEvent } from '@cs/domain';
 import { parseExactJson } from '@cs/json';
 import { isUtf8 } from 'node:buffer';
 
-export type DecodedRecord = { ok: true; event: ImEvent } | { ok: false; reason: string };
+/** A decoded record is a validated event, or the reason it is a dead letter. */
+export type DecodedRecord = EventValidation;
 
 /** A Kafka record value to an event, or the reason it is a dead letter. Never throws. */
 export function decodeRecord(value: Buffer | null): DecodedRecord {

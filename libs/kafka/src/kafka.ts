@@ -1,4 +1,5 @@
-import { Admin, Kafka, logLevel as KafkaLogLevel, LogEntry } from 'kafkajs';
+import { TUNING } from '@cs/config';
+import { Admin, Kafka, logLevel as KafkaLogLevel, LogEntry, Partitioners, Producer, ProducerConfig } from 'kafkajs';
 
 export interface KafkaSettings {
   brokers: string[];
@@ -12,9 +13,9 @@ export function createKafka({ brokers, clientId, log }: KafkaSettings): Kafka {
   return new Kafka({
     clientId,
     brokers,
-    connectionTimeout: 3_000,
-    requestTimeout: 10_000,
-    retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 5_000 },
+    connectionTimeout: TUNING.kafka.connectionTimeoutMs,
+    requestTimeout: TUNING.kafka.requestTimeoutMs,
+    retry: { ...TUNING.kafka.retry },
     logLevel: KafkaLogLevel.WARN,
     logCreator: () => (entry: LogEntry) => {
       const { message, ...extra } = entry.log;
@@ -47,4 +48,14 @@ export async function ensureTopics(kafka: Kafka, topics: { topic: string; numPar
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * A producer of channel-keyed records. The partitioner is named, not left to
+ * kafkajs' default: murmur2 of the key, as Java producers use, so every
+ * producer of a channel's events (other teams', the API, the CLI) puts them on
+ * one partition.
+ */
+export function createKeyedProducer(kafka: Kafka, options: Omit<ProducerConfig, 'createPartitioner'> = {}): Producer {
+  return kafka.producer({ allowAutoTopicCreation: false, ...options, createPartitioner: Partitioners.DefaultPartitioner });
 }

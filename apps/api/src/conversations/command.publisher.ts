@@ -1,7 +1,6 @@
-import { channelKeyOf } from '@cs/domain';
+import { ConversationInput, EventPublisher, InvalidEventError, PublishedEvent, ReadInput, UnreadInput } from '@cs/events';
 import { CheckpointRepository } from '@cs/storage';
-import { Producer } from 'kafkajs';
-import { NotYetVisible, ServiceUnavailable } from '../http/errors';
+import { BadRequest, NotYetVisible, ServiceUnavailable } from '../http/errors';
 
 export interface CommandSettings {
   topic: string;
@@ -9,39 +8,37 @@ export interface CommandSettings {
   timeoutMs: number;
 }
 
-export type ConversationCommandEvent =
-  | { type: 'conversation_read'; uid: string; channel_id: string; channel_type: number; read_to_seq?: number }
-  | { type: 'conversation_unread_set'; uid: string; channel_id: string; channel_type: number; unread: number }
-  | { type: 'conversation_deleted'; uid: string; channel_id: string; channel_type: number };
-
 /**
- * Publishes a conversation event and returns once the consumer has applied it
+ * Publishes a conversation event through the producers' own EventPublisher
+ * (validated, keyed by channel) and returns once the consumer has applied it
  * (its partition's checkpoint passed the record), so the caller's next sync
  * reflects it. Past the timeout it fails rather than claim success.
  */
 export class CommandPublisher {
   constructor(
-    private readonly producer: Producer,
+    private readonly events: EventPublisher,
     private readonly checkpoints: CheckpointRepository,
     private readonly settings: CommandSettings,
   ) {}
 
-  async publishAndWait(event: ConversationCommandEvent): Promise<void> {
+  markRead(input: ReadInput): Promise<void> {
+    return this.publishAndWait(() => this.events.markRead(input));
+  }
+
+  setUnread(input: UnreadInput): Promise<void> {
+    return this.publishAndWait(() => this.events.setUnread(input));
+  }
+
+  deleteConversation(input: ConversationInput): Promise<void> {
+    return this.publishAndWait(() => this.events.deleteConversation(input));
+  }
+
+  private async publishAndWait(publish: () => Promise<PublishedEvent>): Promise<void> {
     const deadline = Date.now() + this.settings.timeoutMs;
-    let partition: number;
-    let offset: string;
-    try {
-      const [sent] = await this.producer.send({
-        topic: this.settings.topic,
-        acks: -1,
-        timeout: this.settings.timeoutMs,
-        messages: [{ key: channelKeyOf(event.channel_type, event.uid, event.channel_id), value: JSON.stringify(event) }],
-      });
-      partition = sent.partition;
-      offset = sent.baseOffset!;
-    } catch {
+    const { partition, offset } = await publish().catch((error: unknown) => {
+      if (error instanceof InvalidEventError) throw new BadRequest(error.reason);
       throw new ServiceUnavailable('kafka: the event could not be published, retry later');
-    }
+    });
     while (Date.now() < deadline) {
       const applied = await this.checkpoints
         .hasApplied(this.settings.groupId, this.settings.topic, partition, offset)

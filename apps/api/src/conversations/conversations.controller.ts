@@ -39,13 +39,7 @@ export class ConversationsController {
   @HttpCode(200)
   async clearUnread(@Body() body: unknown) {
     const { uid, channel_id, channel_type, message_seq } = validatedBody(ClearUnreadDto, body);
-    await this.commands.publishAndWait({
-      type: 'conversation_read',
-      uid,
-      channel_id,
-      channel_type,
-      ...(message_seq ? { read_to_seq: message_seq } : {}),
-    });
+    await this.commands.markRead({ uid, channel_id, channel_type, ...(message_seq ? { read_to_seq: message_seq } : {}) });
     return OK;
   }
 
@@ -55,7 +49,7 @@ export class ConversationsController {
   @HttpCode(200)
   async setUnread(@Body() body: unknown) {
     const { uid, channel_id, channel_type, unread } = validatedBody(SetUnreadDto, body);
-    await this.commands.publishAndWait({ type: 'conversation_unread_set', uid, channel_id, channel_type, unread });
+    await this.commands.setUnread({ uid, channel_id, channel_type, unread });
     return OK;
   }
 
@@ -65,7 +59,7 @@ export class ConversationsController {
   @HttpCode(200)
   async delete(@Body() body: unknown) {
     const { uid, channel_id, channel_type } = validatedBody(DeleteConversationDto, body);
-    await this.commands.publishAndWait({ type: 'conversation_deleted', uid, channel_id, channel_type });
+    await this.commands.deleteConversation({ uid, channel_id, channel_type });
     return OK;
   }
 }

@@ -1,19 +1,37 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
 import { Logger } from '@cs/observability';
-import { FastifyReply } from 'fastify';
+import { FastifyReply, FastifyRequest } from 'fastify';
+import { Counter, Registry } from 'prom-client';
 
-/** Every error answer has the WuKongIM shape `{"msg": "...", "status": n}`; nothing leaks a stack. */
+/**
+ * Every error answer has the WuKongIM shape `{"msg": "...", "status": n}`; nothing leaks a stack.
+ * An error nobody expected is a bug, not an outage: 500 (so clients do not retry it for ever),
+ * logged with its stack and counted. A dependency that is down throws ServiceUnavailable (503).
+ */
 @Catch()
 export class ErrorFilter implements ExceptionFilter {
-  constructor(private readonly log: Logger) {}
+  private readonly unexpected: Counter<'route'>;
+
+  constructor(
+    private readonly log: Logger,
+    registry: Registry,
+  ) {
+    this.unexpected = new Counter({
+      name: 'conversation_sync_http_unexpected_errors_total',
+      help: 'Requests answered 500 because of an unexpected error (a bug; its stack is logged)',
+      labelNames: ['route'],
+      registers: [registry],
+    });
+  }
 
   catch(error: unknown, host: ArgumentsHost): void {
-    const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const { status, msg } = this.describe(error);
+    const http = host.switchToHttp();
+    const reply = http.getResponse<FastifyReply>();
+    const { status, msg } = this.describe(error) ?? this.unexpectedError(error, http.getRequest<FastifyRequest>());
     void reply.status(status).header('content-type', 'application/json').send(JSON.stringify({ msg, status }));
   }
 
-  private describe(error: unknown): { status: number; msg: string } {
+  private describe(error: unknown): { status: number; msg: string } | null {
     if (error instanceof HttpException) {
       const body = error.getResponse();
       const msg = typeof body === 'object' && body !== null && 'msg' in body ? String((body as { msg: unknown }).msg) : error.message;
@@ -23,8 +41,14 @@ export class ErrorFilter implements ExceptionFilter {
     if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
       return { status: fastifyError.statusCode, msg: FASTIFY_MESSAGES[fastifyError.code ?? ''] ?? fastifyError.message ?? 'bad request' };
     }
-    this.log.error('unexpected error', { error });
-    return { status: HttpStatus.SERVICE_UNAVAILABLE, msg: 'temporarily unavailable, retry later' };
+    return null;
+  }
+
+  private unexpectedError(error: unknown, request: FastifyRequest): { status: number; msg: string } {
+    const route = request.routeOptions?.url ?? 'unmatched';
+    this.unexpected.inc({ route });
+    this.log.error('unexpected error', { route, error });
+    return { status: HttpStatus.INTERNAL_SERVER_ERROR, msg: 'internal error' };
   }
 }
 

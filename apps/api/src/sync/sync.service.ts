@@ -28,7 +28,7 @@ export class SyncService {
     /** Answer entries sent with their version clamped to W. */
     private readonly clampedVersions: Counter,
     private readonly log: Logger,
-    answerCacheBytes = 64 * 1024 * 1024,
+    answerCacheBytes: number,
   ) {
     this.answers = new AnswerCache(answerCacheBytes);
   }

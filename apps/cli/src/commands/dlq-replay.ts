@@ -1,8 +1,8 @@
 import { configOrExit, loadConfig } from '@cs/config';
 import { decodeRecord } from '@cs/ingest';
-import { createKafka, ensureTopics } from '@cs/kafka';
+import { createKafka, createKeyedProducer, ensureTopics } from '@cs/kafka';
 import { DlqReplayRepository, createPool, migrate } from '@cs/storage';
-import { IHeaders, Partitioners, Producer } from 'kafkajs';
+import { IHeaders, Producer } from 'kafkajs';
 import { Pool } from 'pg';
 import { Command, say } from '../command';
 import { DeadLetterRecord, describeDeadLetter, positionOf, readDeadLetters } from '../dead-letters';
@@ -46,7 +46,7 @@ Prints one final line: replayed: <R>, still invalid: <I>, already replayed: <A>
         return 0;
       }
       await ensureTopics(kafka, [{ topic: config.kafkaTopic, numPartitions: config.kafkaPartitions }]);
-      const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+      const producer = createKeyedProducer(kafka);
       await producer.connect();
       let replayed = 0;
       try {

@@ -4,8 +4,8 @@ import { AppConfig, configOrExit, loadConfig } from '@cs/config';
 import { EventPublisher, EventRecord, channelKeyOfRaw, recordKeyOf } from '@cs/events';
 import { decodeRecord } from '@cs/ingest';
 import { parseExactJson } from '@cs/json';
-import { createKafka, ensureTopics } from '@cs/kafka';
-import { Message, Partitioners, Producer } from 'kafkajs';
+import { createKafka, createKeyedProducer, ensureTopics } from '@cs/kafka';
+import { Message, Producer } from 'kafkajs';
 import { Command, OptionValues, UsageError, integerOption, say } from '../command';
 import { ProgressBar } from '../progress';
 import { TrafficPlan, generateTraffic } from '../traffic';
@@ -148,8 +148,7 @@ async function* readLines(path: string): AsyncGenerator<Buffer> {
 async function withProducer(config: AppConfig, work: (producer: Producer) => Promise<number>): Promise<number> {
   const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'conversation-sync-cli' });
   await ensureTopics(kafka, [{ topic: config.kafkaTopic, numPartitions: config.kafkaPartitions }]);
-  // The default partitioner (murmur2 of the key, as the apps use): a channel's events share a partition.
-  const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = createKeyedProducer(kafka);
   await producer.connect();
   try {
     return await work(producer);

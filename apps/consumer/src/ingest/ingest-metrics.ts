@@ -26,7 +26,7 @@ export class IngestMetrics implements IngestListener {
     this.failures = new Counter({ name: 'conversation_sync_batch_failures_total', help: 'Batch attempts that failed and were retried', registers: [registry] });
     this.loadedUnderClock = new Counter({
       name: 'conversation_sync_batches_loaded_under_clock_total',
-      help: 'Batches whose records had to be loaded under their partition's lock (early load stale, or an event not keyed by its channel)',
+      help: 'Batches whose records had to be loaded under their partition lock (early load stale, or an event not keyed by its channel)',
       registers: [registry],
     });
     this.batchDuration = new Histogram({

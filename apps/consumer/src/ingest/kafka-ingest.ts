@@ -1,5 +1,13 @@
 import { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { TUNING } from '@cs/config';
 import { BatchApplier, BatchOutcome } from '@cs/ingest';
+
+export interface FetchLimits {
+  /** Partition batches in flight: while one holds the version clock, the next loads its records. Each holds its records in memory. */
+  partitionsInFlight: number;
+  /** Bounds a batch (and so the consumer's memory). */
+  maxBytesPerPartition: number;
+}
 
 export interface IngestListener {
   batchApplied(partition: number, outcome: BatchOutcome, durationMs: number, offsetLag: string): void;
@@ -24,18 +32,16 @@ export class KafkaIngest {
     groupId: string,
     private readonly applier: BatchApplier,
     private readonly listener: IngestListener,
-    /** KAFKA_PARTITIONS_IN_FLIGHT and KAFKA_MAX_BYTES_PER_PARTITION. */
-    private readonly fetching: { partitionsInFlight: number; maxBytesPerPartition: number } = { partitionsInFlight: 4, maxBytesPerPartition: 512 * 1024 },
+    private readonly limits: FetchLimits,
   ) {
     this.consumer = kafka.consumer({
       groupId,
-      sessionTimeout: 10_000,
-      heartbeatInterval: 1_000,
-      rebalanceTimeout: 20_000,
-      // Bounds a batch (and so the consumer's memory): 512 KiB is ~2,000 typical events per partition fetch.
-      maxBytesPerPartition: fetching.maxBytesPerPartition,
-      maxBytes: Math.max(2 * 1024 * 1024, fetching.partitionsInFlight * fetching.maxBytesPerPartition),
-      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5_000 },
+      sessionTimeout: TUNING.ingest.sessionTimeoutMs,
+      heartbeatInterval: TUNING.ingest.heartbeatIntervalMs,
+      rebalanceTimeout: TUNING.ingest.rebalanceTimeoutMs,
+      maxBytesPerPartition: limits.maxBytesPerPartition,
+      maxBytes: limits.maxBytesPerPartition * Math.max(TUNING.ingest.partitionsPerFetch, limits.partitionsInFlight),
+      retry: { ...TUNING.ingest.consumerRetry },
     });
     this.consumer.on(this.consumer.events.GROUP_JOIN, () => (this.joined = true));
     this.consumer.on(this.consumer.events.REBALANCING, () => (this.joined = false));
@@ -54,7 +60,7 @@ export class KafkaIngest {
       autoCommit: true,
       eachBatchAutoResolve: false,
       // Batches of different partitions write and commit side by side (each in flight holds its records in memory).
-      partitionsConsumedConcurrently: this.fetching.partitionsInFlight,
+      partitionsConsumedConcurrently: this.limits.partitionsInFlight,
       eachBatch: (payload) => this.handleBatch(payload),
     });
   }
@@ -82,7 +88,7 @@ export class KafkaIngest {
         outcome = await this.applier.apply(batch.topic, batch.partition, batch.messages, allowRewind);
       } catch (error) {
         this.listener.batchFailed(batch.partition, error, attempt);
-        await delay(Math.min(100 * 2 ** attempt, 5_000));
+        await delay(Math.min(100 * 2 ** attempt, TUNING.ingest.maxBatchRetryDelayMs));
         await heartbeat();
         continue;
       }

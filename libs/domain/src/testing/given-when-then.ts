@@ -1,4 +1,4 @@
-import { parseExactJson } from '../../../json/src';
+import { parseExactJson } from '@cs/json';
 import { ImEvent } from '../events';
 import { ProjectionState, emptyProjectionState, evolve, keptNewMessages } from '../projection/evolve';
 import { lanesReadBy } from '../projection/retention';

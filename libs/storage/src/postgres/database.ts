@@ -1,3 +1,4 @@
+import { TUNING } from '@cs/config';
 import { Client, Pool, PoolClient, PoolConfig } from 'pg';
 import { MIGRATIONS } from './migrations';
 
@@ -7,9 +8,9 @@ const MIGRATION_LOCK_KEY = 727_001;
 export function createPool(databaseUrl: string, options: PoolConfig = {}): Pool {
   const pool = new Pool({
     connectionString: databaseUrl,
-    max: 10,
-    connectionTimeoutMillis: 3_000,
-    statement_timeout: 30_000,
+    max: TUNING.postgres.consumerPoolSize,
+    connectionTimeoutMillis: TUNING.postgres.connectTimeoutMs,
+    statement_timeout: TUNING.postgres.statementTimeoutMs,
     ...options,
   });
   // A connection dropping (PostgreSQL restart) must not crash the process: for an idle client
@@ -42,7 +43,7 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
   const name = decodeURIComponent(url.pathname.slice(1));
   if (!name) return;
   url.pathname = '/postgres';
-  const admin = new Client({ connectionString: url.toString(), connectionTimeoutMillis: 3_000 });
+  const admin = new Client({ connectionString: url.toString(), connectionTimeoutMillis: TUNING.postgres.connectTimeoutMs });
   await admin.connect();
   try {
     const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
@@ -59,7 +60,7 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
 /** Applies pending migrations under an advisory lock, so instances starting together are safe. */
 export async function migrate(databaseUrl: string): Promise<number[]> {
   await ensureDatabase(databaseUrl);
-  const client = new Client({ connectionString: databaseUrl, connectionTimeoutMillis: 3_000 });
+  const client = new Client({ connectionString: databaseUrl, connectionTimeoutMillis: TUNING.postgres.connectTimeoutMs });
   await client.connect();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);

@@ -231,6 +231,7 @@ export class ProjectionRepository implements SyncReadStore {
    * Trimming is part of it: each window that let go of messages deletes its
    * copies below its lowest kept seq (the new copies are all above it), one
    * primary-key range per window.
+   * (PostgreSQL runs every data-modifying WITH to completion, read or not.)
    */
   async saveBatch(
     client: PoolClient,
@@ -247,8 +248,7 @@ export class ProjectionRepository implements SyncReadStore {
            SELECT r->>0, (r->>1)::smallint, (r->>2)::bigint, ${jsonbAt('r', 3)}, (r->>4)::bigint
              FROM jsonb_array_elements($1::jsonb) AS r
            ON CONFLICT (channel_key) DO UPDATE SET
-             latest_seq = EXCLUDED.latest_seq, broadcast_head = EXCLUDED.broadcast_head, broadcast_version = EXCLUDED.broadcast_version
-           RETURNING 1),
+             latest_seq = EXCLUDED.latest_seq, broadcast_head = EXCLUDED.broadcast_head, broadcast_version = EXCLUDED.broadcast_version),
          saved_conversations AS (
            INSERT INTO conversations (${CONVERSATION_COLUMNS})
            SELECT r->>0, r->>1, r->>2, (r->>3)::smallint, (r->>4)::bigint, (r->>5)::bigint, (r->>6)::bigint,
@@ -257,32 +257,25 @@ export class ProjectionRepository implements SyncReadStore {
            ON CONFLICT (uid, channel_key) DO UPDATE SET
              floor = EXCLUDED.floor, read_seq = EXCLUDED.read_seq, own_seq = EXCLUDED.own_seq, direct_head = EXCLUDED.direct_head,
              membership = EXCLUDED.membership, left_version = EXCLUDED.left_version, frozen_head = EXCLUDED.frozen_head,
-             version = EXCLUDED.version, cleared_version = EXCLUDED.cleared_version
-           RETURNING 1),
+             version = EXCLUDED.version, cleared_version = EXCLUDED.cleared_version),
          saved_messages AS (
            INSERT INTO messages (channel_key, seq, message_id, from_uid, timestamp, client_msg_no, version, recipients, body, lane)
            SELECT r->>0, (r->>1)::bigint, (r->>2)::bigint, r->>3, (r->>4)::bigint, r->>5, (r->>6)::bigint, ${jsonbAt('r', 7)}, r->>8, coalesce(r->>9, '')
              FROM jsonb_array_elements($3::jsonb) AS r
-           ON CONFLICT (channel_key, lane, seq) DO NOTHING
-           RETURNING 1),
+           ON CONFLICT (channel_key, lane, seq) DO NOTHING),
          saved_windows AS (
            INSERT INTO message_windows (channel_key, lane, kept_seqs, dropped_up_to)
            SELECT r->>0, coalesce(r->>1, ''), r->2, (r->>3)::bigint
              FROM jsonb_array_elements($10::jsonb) AS r
-           ON CONFLICT (channel_key, lane) DO UPDATE SET kept_seqs = EXCLUDED.kept_seqs, dropped_up_to = EXCLUDED.dropped_up_to
-           RETURNING 1),
+           ON CONFLICT (channel_key, lane) DO UPDATE SET kept_seqs = EXCLUDED.kept_seqs, dropped_up_to = EXCLUDED.dropped_up_to),
          trimmed_messages AS (
            DELETE FROM messages m USING jsonb_to_recordset($11::jsonb) AS t(channel_key text, lane text, keep_from bigint)
-            WHERE m.channel_key = t.channel_key AND m.lane = t.lane AND m.seq < t.keep_from
-           RETURNING 1),
-         saved_checkpoint AS (
-           UPDATE consumer_checkpoints c SET
-             next_offset = CASE WHEN c.partition = $6 AND c.group_id = $4 AND c.topic = $5 THEN $7 ELSE c.next_offset END,
-             last_version = greatest(c.last_version, $8), closed_version = greatest(c.closed_version, $8),
-             cross_partition_epoch = c.cross_partition_epoch + CASE WHEN $9 THEN 1 ELSE 0 END
-            WHERE $12 OR (c.group_id = $4 AND c.topic = $5 AND c.partition = $6)
-           RETURNING 1)
-       SELECT (SELECT count(*) FROM saved_checkpoint) AS written`,
+            WHERE m.channel_key = t.channel_key AND m.lane = t.lane AND m.seq < t.keep_from)
+       UPDATE consumer_checkpoints c SET
+         next_offset = CASE WHEN c.partition = $6 AND c.group_id = $4 AND c.topic = $5 THEN $7 ELSE c.next_offset END,
+         last_version = greatest(c.last_version, $8), closed_version = greatest(c.closed_version, $8),
+         cross_partition_epoch = c.cross_partition_epoch + CASE WHEN $9 THEN 1 ELSE 0 END
+        WHERE $12 OR (c.group_id = $4 AND c.topic = $5 AND c.partition = $6)`,
       [
         jsonArrayOf(changes.channels),
         jsonArrayOf(changes.conversations),

@@ -1,3 +1,4 @@
+import { TUNING } from '@cs/config';
 import Redis, { RedisOptions } from 'ioredis';
 
 /**
@@ -88,9 +89,9 @@ export function createRedis(redisUrl: string, options: RedisOptions = {}): Redis
     // Fail fast while Redis is away: callers fall back to PostgreSQL or retry the batch.
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
-    commandTimeout: 2_000,
-    connectTimeout: 2_000,
-    retryStrategy: (attempt) => Math.min(attempt * 100, 1_000),
+    commandTimeout: TUNING.redis.commandTimeoutMs,
+    connectTimeout: TUNING.redis.connectTimeoutMs,
+    retryStrategy: (attempt) => Math.min(attempt * 100, TUNING.redis.maxReconnectDelayMs),
     ...options,
   });
   redis.on('error', () => undefined);
