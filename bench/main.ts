@@ -29,6 +29,7 @@ import { CpuPerEvent, RssSampler, cpuPerEventUs } from './lib/rss';
 import { OutRecord, Traffic, conversationRead, subscribersAdded } from './lib/traffic';
 import { summarize } from './profile-summary';
 import { runStoragePhase, storageFigures } from './storage';
+import { largeAccountFigures, runLargeAccountPhase } from './phases/large-account';
 
 const ROOT = join(__dirname, '..');
 const BENCH = __dirname;
@@ -104,7 +105,8 @@ const BIG_GROUP_KEY = channelKeyOf(2, '', BIG_GROUP);
 async function main(): Promise<number> {
   const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
   if (only === 'storage') return storageOnly();
-  if (only !== null) throw new Error(`--only ${only}: the phases that run alone are: storage`);
+  if (only === 'large-account') return largeAccountOnly();
+  if (only !== null) throw new Error(`--only ${only}: the phases that run alone are: storage, large-account`);
   const args = new Set(process.argv.slice(2));
   const settings: Settings = { ...(args.has('--quick') ? QUICK : FULL) };
   for (const arg of args) {
@@ -557,6 +559,21 @@ async function storageOnly(): Promise<number> {
   results.machine.loadAverageAtEnd = machineInfo().loadAverage;
   mkdirSync(RESULTS, { recursive: true });
   const file = join(RESULTS, `${date.slice(0, 10)}-${results.git.short}-storage.json`);
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`\n${printTable(results.figures)}\n\nresults: ${file}\n`);
+  return 0;
+}
+
+/** `npm run bench -- --only large-account`: the large-account phase alone, saved beside the full runs (never as latest.json). */
+async function largeAccountOnly(): Promise<number> {
+  const date = new Date().toISOString();
+  const results: Record<string, any> = { bench: 'conversation-sync', mode: 'large-account-only', date, git: gitInfo(), machine: machineInfo() };
+  log('bench (large account only)');
+  results.largeAccount = await runLargeAccountPhase();
+  results.figures = largeAccountFigures(results.largeAccount);
+  results.machine.loadAverageAtEnd = machineInfo().loadAverage;
+  mkdirSync(RESULTS, { recursive: true });
+  const file = join(RESULTS, `${date.slice(0, 10)}-${results.git.short}-large-account.json`);
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(`\n${printTable(results.figures)}\n\nresults: ${file}\n`);
   return 0;

@@ -154,14 +154,16 @@ describe('batch applier (real PostgreSQL and Redis)', () => {
     const lateAt = BigInt(last) - 1024n;
 
     const late = await cache.writeBatch(
-      { conversations: [{ record: stale, text: encodeConversation(stale, lateAt) }], channels: [], messages: [], windows: [], trims: [] },
+      // Its index entry would move alice's group out of her index into her large groups, were the write accepted.
+      { conversations: [{ record: stale, text: encodeConversation(stale, lateAt), entry: { kind: 'large' } }], channels: [], messages: [], windows: [], trims: [] },
       lateAt,
     );
 
     expect(late).toEqual({ complete: true, refused: 1 });
     expect(await redis.hget(redisKeys.userConversations('alice'), channelKey)).toBe(stored);
     expect(record[record.length - 1]).toBe(last);
-    expect(await redis.sismember(redisKeys.userGroups('alice'), channelKey)).toBe(1);
+    expect(await redis.zscore(redisKeys.userByVersion('alice'), channelKey)).not.toBeNull();
+    expect(await redis.sismember(redisKeys.userLargeGroups('alice'), channelKey)).toBe(0);
   });
 
   it('reloads when an event keyed by another channel changed the records meanwhile', async () => {

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Admin, IHeaders, KafkaMessage, Partitioners, Producer } from 'kafkajs';
-import { channelKeyOf, emptyProjectionState, evolve, keptNewMessages } from '@cs/domain';
+import { channelKeyOf, wholeProjectionState, evolve, keptNewMessages } from '@cs/domain';
 import { EventPublisher } from '@cs/events';
 import { redisKeys } from '@cs/storage';
 import { generateTraffic } from '../apps/cli/src/traffic';
@@ -205,7 +205,7 @@ describe('cli (e2e)', () => {
 
     // What the stores keep, by the domain's own retention rules: fewer than were sent.
     const sent = [...generateTraffic(generated)].filter((r) => r.event.type === 'message').length;
-    const model = emptyProjectionState(KEPT);
+    const model = wholeProjectionState(KEPT);
     [...generateTraffic(generated)].forEach((r, i) => evolve(model, r.event, BigInt(i + 1)));
     const kept = keptNewMessages(model).length;
     expect(kept).toBeLessThan(sent);

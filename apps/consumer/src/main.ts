@@ -50,6 +50,7 @@ async function main(): Promise<void> {
     config.kafkaGroupId,
     (topic, partition, letters) => deadLetters.publish(topic, partition, letters),
     config.recentMessagesKept,
+    config.smallGroupMaxMembers,
     testHooks(log),
   );
   const registry = createMetricsRegistry('consumer');

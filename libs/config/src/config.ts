@@ -16,6 +16,7 @@ export const CONFIG_VARIABLES = [
   'COMMAND_TIMEOUT_MS',
   'API_USER_HEADER',
   'RECENT_MESSAGES_KEPT',
+  'SMALL_GROUP_MAX_MEMBERS',
   'ANSWER_CACHE_BYTES',
   'PG_POOL_SIZE',
   'KAFKA_PARTITIONS_IN_FLIGHT',
@@ -45,6 +46,8 @@ export interface AppConfig {
   apiUserHeader: string | null;
   /** Messages each store keeps per channel (and per explicit recipient); at least MAX_MSG_COUNT. */
   recentMessagesKept: number;
+  /** Groups with at most this many members fan each message out to their members' indexes; larger ones are read per group (see @cs/domain fan-out.ts). */
+  smallGroupMaxMembers: number;
   /** Bytes of rendered answers each API instance keeps. */
   answerCacheBytes: number;
   /** PostgreSQL connections per process; null = the app's own default (TUNING.postgres). */
@@ -98,6 +101,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     commandTimeoutMs: integer(read('COMMAND_TIMEOUT_MS', '5000'), 'COMMAND_TIMEOUT_MS', 100, 600_000),
     apiUserHeader: headerName(read('API_USER_HEADER', '')),
     recentMessagesKept: integer(read('RECENT_MESSAGES_KEPT', '100'), 'RECENT_MESSAGES_KEPT', MIN_RECENT_MESSAGES_KEPT, 100_000),
+    smallGroupMaxMembers: integer(read('SMALL_GROUP_MAX_MEMBERS', '200'), 'SMALL_GROUP_MAX_MEMBERS', 0, 100_000),
     answerCacheBytes: integer(read('ANSWER_CACHE_BYTES', String(TUNING.answerCacheBytes)), 'ANSWER_CACHE_BYTES', 0, 2 ** 34),
     pgPoolSize: optional(read('PG_POOL_SIZE', ''), (value) => integer(value, 'PG_POOL_SIZE', 1, 1000)),
     kafkaPartitionsInFlight: integer(read('KAFKA_PARTITIONS_IN_FLIGHT', String(TUNING.ingest.partitionsInFlight)), 'KAFKA_PARTITIONS_IN_FLIGHT', 1, 1000),

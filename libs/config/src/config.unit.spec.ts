@@ -26,6 +26,7 @@ describe('loadConfig', () => {
       shutdownTimeoutMs: 9000,
       pgIdleInTransactionTimeoutMs: 10000,
       recentMessagesKept: 100,
+      smallGroupMaxMembers: 200,
     });
   });
 
@@ -48,6 +49,8 @@ describe('loadConfig', () => {
     ['idle-in-transaction timeout', { PG_IDLE_IN_TRANSACTION_TIMEOUT_MS: '2000' }, { pgIdleInTransactionTimeoutMs: 2000 }],
     ['the smallest retention window', { RECENT_MESSAGES_KEPT: '50' }, { recentMessagesKept: 50 }],
     ['a larger retention window', { RECENT_MESSAGES_KEPT: '5000' }, { recentMessagesKept: 5000 }],
+    ['every group fanned out to none (all large)', { SMALL_GROUP_MAX_MEMBERS: '0' }, { smallGroupMaxMembers: 0 }],
+    ['a larger small-group line', { SMALL_GROUP_MAX_MEMBERS: '1000' }, { smallGroupMaxMembers: 1000 }],
   ])('%s', (_case, env, expected) => {
     expect(loadConfig(env)).toMatchObject(expected);
   });
@@ -74,6 +77,7 @@ describe('loadConfig', () => {
     [{ SHUTDOWN_TIMEOUT_MS: '9s' }, 'SHUTDOWN_TIMEOUT_MS must be an integer'],
     [{ RECENT_MESSAGES_KEPT: '49' }, 'RECENT_MESSAGES_KEPT must be an integer in 50..100000, got "49"'],
     [{ RECENT_MESSAGES_KEPT: '1.5' }, 'RECENT_MESSAGES_KEPT must be an integer in 50..100000, got "1.5"'],
+    [{ SMALL_GROUP_MAX_MEMBERS: '-1' }, 'SMALL_GROUP_MAX_MEMBERS must be an integer in 0..100000, got "-1"'],
   ])('rejects %j', (env, message) => {
     const variable = Object.keys(env)[0];
     let thrown: unknown;

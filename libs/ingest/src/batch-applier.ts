@@ -1,4 +1,13 @@
-import { DEFAULT_RECENT_MESSAGES_KEPT, ImEvent, RecordsNeeded, allocateVersions, channelKeyOfEvent, evolve, recordsNeededBy } from '@cs/domain';
+import {
+  DEFAULT_RECENT_MESSAGES_KEPT,
+  DEFAULT_SMALL_GROUP_MAX_MEMBERS,
+  ImEvent,
+  RecordsNeeded,
+  allocateVersions,
+  channelKeyOfEvent,
+  evolve,
+  recordsNeededBy,
+} from '@cs/domain';
 import { ClosedPartition, LoadGuard, PartitionPosition, ProjectionCache, ProjectionRepository, encodeChanges, inTransaction } from '@cs/storage';
 import { Pool, PoolClient } from 'pg';
 import { DecodedRecord, decodeRecord } from './event-decoder';
@@ -88,6 +97,8 @@ export class BatchApplier {
     private readonly sendDeadLetters: (topic: string, partition: number, letters: DeadLetter[]) => Promise<number>,
     /** RECENT_MESSAGES_KEPT: each message window keeps this many (trimmed in every batch's writes). */
     private readonly recentMessagesKept = DEFAULT_RECENT_MESSAGES_KEPT,
+    /** SMALL_GROUP_MAX_MEMBERS: see @cs/domain fan-out.ts. */
+    private readonly smallGroupMaxMembers = DEFAULT_SMALL_GROUP_MAX_MEMBERS,
     private readonly hooks: BatchApplierHooks = {},
   ) {}
 
@@ -143,7 +154,7 @@ export class BatchApplier {
   ): Promise<BatchOutcome> {
     const position = { groupId: this.groupId, topic, partition };
     const batch = decodeBatch(records, rejectAs);
-    const early = batch.crossesPartitions ? null : await this.projections.loadState(this.pool, batch.needs, position, this.recentMessagesKept);
+    const early = batch.crossesPartitions ? null : await this.projections.loadState(this.pool, batch.needs, position, this.settings());
     // A partition without a row yet (its first batch) is registered above every partition's versions.
     const spansPartitions = early === null || early.nextOffset === null;
     const committed = await inTransaction(this.pool, (client) => this.applyInTransaction(client, position, batch, early, allowRewind, spansPartitions));
@@ -197,7 +208,7 @@ export class BatchApplier {
     const firstBatch = early !== null && early.nextOffset === null;
     const reload = firstBatch || !stillValid(early, locked);
     outcome.loadedUnderClock = reload && !firstBatch;
-    const { state } = early !== null && !reload ? early : await this.projections.loadState(client, batch.needs, position, this.recentMessagesKept);
+    const { state } = early !== null && !reload ? early : await this.projections.loadState(client, batch.needs, position, this.settings());
     const floor = locked.lastVersion > locked.closedVersion ? locked.lastVersion : locked.closedVersion;
     const versions = allocateVersions([floor, locked.nowNs, this.written.get(partition) ?? 0n], events.length);
     events.forEach((event, i) => {
@@ -230,6 +241,10 @@ export class BatchApplier {
   async repairCacheIfIncomplete(topic: string): Promise<boolean> {
     if (await this.cache.isComplete()) return false;
     return rebuildRedisFromPostgres(this.pool, this.projections, this.cache, this.groupId, topic, true);
+  }
+
+  private settings() {
+    return { recentMessagesKept: this.recentMessagesKept, smallGroupMaxMembers: this.smallGroupMaxMembers };
   }
 }
 
@@ -295,5 +310,6 @@ function mergeNeeds(needs: RecordsNeeded[]): RecordsNeeded {
     conversations: needs.flatMap((n) => n.conversations),
     messages: needs.flatMap((n) => n.messages),
     windows: needs.flatMap((n) => n.windows),
+    members: needs.flatMap((n) => n.members),
   };
 }

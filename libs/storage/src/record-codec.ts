@@ -1,4 +1,16 @@
-import { ChannelRecord, ConversationRecord, MessageHead, MessageRecord, MessageWindow, ProjectionState, keptNewMessages } from '@cs/domain';
+import {
+  ChannelRecord,
+  ConversationRecord,
+  IndexEntry,
+  MessageRecord,
+  MessageWindow,
+  ProjectionState,
+  indexEntryOf,
+  keptNewMessages,
+} from '@cs/domain';
+import { CHANNEL_FIELDS, CONVERSATION_FIELDS, decodeFields, encodeFields } from './record-fields';
+
+export { CHANNEL_FIELDS, CONVERSATION_FIELDS, channelFieldPosition } from './record-fields';
 
 /**
  * The records' stored text: JSON arrays with int64 values as decimal strings,
@@ -10,7 +22,8 @@ import { ChannelRecord, ConversationRecord, MessageHead, MessageRecord, MessageW
  * the decoders ignore it.
  */
 export interface EncodedChanges {
-  conversations: { record: ConversationRecord; text: string }[];
+  /** With each, its place in the user's indexes (see @cs/domain fan-out.ts). */
+  conversations: { record: ConversationRecord; text: string; entry: IndexEntry }[];
   channels: { record: ChannelRecord; text: string }[];
   messages: { record: MessageRecord; text: string }[];
   /** PostgreSQL only: what each changed window keeps. */
@@ -24,7 +37,8 @@ export function encodeChanges(state: ProjectionState, writtenAt: bigint): Encode
   return {
     conversations: [...state.changedConversations].map((key) => {
       const record = state.conversations.get(key)!;
-      return { record, text: encodeConversation(record, writtenAt) };
+      const entry = indexEntryOf(record, state.channels.get(record.channelKey), state.smallGroupMaxMembers);
+      return { record, text: encodeConversation(record, writtenAt), entry };
     }),
     channels: [...state.changedChannels].map((key) => {
       const record = state.channels.get(key)!;
@@ -48,51 +62,21 @@ export function jsonArrayOf(texts: { text: string }[]): string {
 }
 
 export function encodeConversation(c: ConversationRecord, writtenAt: bigint): string {
-  return JSON.stringify([
-    c.uid,
-    c.channelKey,
-    c.channelId,
-    c.channelType,
-    c.floor,
-    c.readSeq,
-    c.ownSeq,
-    c.directHead,
-    c.membership,
-    c.leftVersion?.toString() ?? null,
-    c.frozenHead,
-    c.version.toString(),
-    c.clearedVersion?.toString() ?? null,
-    writtenAt.toString(),
-  ]);
+  return encodeFields(CONVERSATION_FIELDS, c, writtenAt);
 }
 
 export function decodeConversation(text: string): ConversationRecord {
-  const [uid, channelKey, channelId, channelType, floor, readSeq, ownSeq, directHead, membership, leftVersion, frozenHead, version, clearedVersion] =
-    JSON.parse(text);
-  return {
-    uid,
-    channelKey,
-    channelId,
-    channelType,
-    floor,
-    readSeq,
-    ownSeq,
-    directHead: directHead as MessageHead | null,
-    membership,
-    leftVersion: leftVersion === null ? null : BigInt(leftVersion),
-    frozenHead: frozenHead as MessageHead | null,
-    version: BigInt(version),
-    clearedVersion: clearedVersion === null ? null : BigInt(clearedVersion),
-  };
+  const values: unknown[] = JSON.parse(text);
+  return decodeFields(CONVERSATION_FIELDS, (_field, i) => values[i]);
 }
 
 export function encodeChannel(c: ChannelRecord, writtenAt: bigint): string {
-  return JSON.stringify([c.key, c.channelType, c.latestSeq, c.broadcastHead, c.broadcastVersion.toString(), writtenAt.toString()]);
+  return encodeFields(CHANNEL_FIELDS, c, writtenAt);
 }
 
 export function decodeChannel(text: string): ChannelRecord {
-  const [key, channelType, latestSeq, broadcastHead, broadcastVersion] = JSON.parse(text);
-  return { key, channelType, latestSeq, broadcastHead, broadcastVersion: BigInt(broadcastVersion) };
+  const values: unknown[] = JSON.parse(text);
+  return decodeFields(CHANNEL_FIELDS, (_field, i) => values[i]);
 }
 
 export function encodeMessage(m: MessageRecord): string {

@@ -1,38 +1,21 @@
-import { ChannelRecord, ConversationRecord, MessageRecord } from '@cs/domain';
+import { MessageRecord, RecentsRequest, SyncReadPlan, SyncSnapshot } from '@cs/domain';
 
-/** What a sync needs of one user, read consistently from one store. */
-export interface UserSnapshot {
-  conversations: ConversationRecord[];
-  /** Channel records of the channels the user is a member of. */
-  channels: Map<string, ChannelRecord>;
+export type { RecentsRequest } from '@cs/domain';
+
+/** What a store read for a plan, consistently, with the frontier its answer is clamped to. */
+export interface StoreSnapshot extends SyncSnapshot {
   /**
    * W, read before the records: every change not yet whole in this store has a
    * version above it, so answers report versions as min(version, W). null: no
    * bound (every record is whole).
    */
-  frontier?: bigint | null;
+  frontier: bigint | null;
 }
 
-export interface RecentsRequest {
-  conversation: ConversationRecord;
-  afterSeq: number;
-  uptoSeq: number;
-  count: number;
-  /** The oldest `count` above afterSeq, oldest first (default: the newest, newest first). */
-  oldestFirst?: boolean;
-}
-
-export interface SyncRead {
-  snapshot: UserSnapshot;
-  /** Per recents request: its visible messages in the order asked, at most `count`. */
-  recents: MessageRecord[][];
-}
-
-/** A store the sync endpoint reads from. */
+/** A store the sync endpoints read from. */
 export interface SyncReadStore {
-  /**
-   * Reads one user consistently: the snapshot, then the recents `planRecents`
-   * asks for. null when this store cannot answer consistently right now.
-   */
-  readSync(uid: string, planRecents: (snapshot: UserSnapshot) => RecentsRequest[]): Promise<SyncRead | null>;
+  /** What `plan` names for the user, read consistently; null when this store cannot answer consistently right now. */
+  readSnapshot(uid: string, plan: SyncReadPlan): Promise<StoreSnapshot | null>;
+  /** The recents of each entry, keyed as asked: visible messages in the order asked, at most `count`. */
+  readRecents(requests: ReadonlyMap<string, RecentsRequest>): Promise<Map<string, MessageRecord[]>>;
 }

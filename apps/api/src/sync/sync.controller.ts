@@ -17,6 +17,7 @@ import { UserHeaderGuard } from '../http/user-header.guard';
 import { validatedBody } from '../http/validated-body';
 import { SyncRequestDto } from './sync-request.dto';
 import { SyncService } from './sync.service';
+import { Readable } from 'node:stream';
 
 @ApiTags('sync')
 @ApiSecurity('token')
@@ -43,7 +44,7 @@ export class SyncController {
   @ApiServiceUnavailableResponse({ type: ErrorAnswerDoc, description: 'PostgreSQL (and Redis) unreachable; retry' })
   @HttpCode(200)
   @Header('content-type', 'application/json; charset=utf-8')
-  async syncConversations(@Body() body: unknown): Promise<Buffer> {
+  async syncConversations(@Body() body: unknown): Promise<Buffer | Readable> {
     return this.sync.sync(validatedBody(SyncRequestDto, body));
   }
 }

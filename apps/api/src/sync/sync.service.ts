@@ -1,20 +1,22 @@
 import {
   MAX_MSG_COUNT,
-  SelectedConversation,
+  PlannedEntry,
   clampedEntries,
   SyncQuery,
   effectivePageSize,
   parseLastMsgSeqs,
+  planRead,
+  planSync,
   renderSyncAnswer,
-  selectConversations,
   toInt64,
   versionFromClient,
 } from '@cs/domain';
 import { Logger } from '@cs/observability';
-import { ProjectionCache, RecentsRequest, UserSnapshot } from '@cs/storage';
+import { ProjectionCache } from '@cs/storage';
 import { Counter } from 'prom-client';
+import { Readable } from 'node:stream';
 import { AnswerCache } from './answer-cache';
-import { ProjectionReader, recentsOf, viewsOf } from './projection-reader';
+import { ProjectionReader, SnapshotRead } from './projection-reader';
 import { SyncRequestDto } from './sync-request.dto';
 
 /** Answers a sync from Redis when it can answer consistently, from PostgreSQL otherwise. */
@@ -40,8 +42,9 @@ export class SyncService {
    * When the stamp is at or below W, every record of the user is whole and
    * any later change comes above W, so raises the stamp: an answer rendered
    * under that stamp (nothing in it clamped) is served again as it is.
+   * Every answer, streamed or whole, reports versions as min(version, W).
    */
-  async sync(request: SyncRequestDto): Promise<Buffer> {
+  async sync(request: SyncRequestDto): Promise<Buffer | Readable> {
     const query = this.toQuery(request);
     const stamped = await this.cache.readStamp(query.uid).catch(() => null);
     if (stamped !== null && query.version > 0n && stamped.stamp <= query.version) return NOTHING_NEW;
@@ -49,24 +52,14 @@ export class SyncService {
     const cacheKey = stamp === null ? '' : answerKey(query);
     const cached = stamp === null ? undefined : this.answers.get(cacheKey, stamp);
     if (cached !== undefined) return cached;
-    const { body, fromCache, clamped } = await this.render(query);
+    const read = await this.reader.read(query.uid, planRead(query));
+    const planned = planSync(read.snapshot, query);
+    const clamped = clampedEntries(planned, read.snapshot.frontier);
     if (clamped > 0) this.clampedVersions.inc(clamped);
-    if (stamp !== null && fromCache && clamped === 0) this.answers.set(cacheKey, stamp, body);
+    if (planned.length > STREAMED_ABOVE) return Readable.from(streamAnswer(read, planned));
+    const body = await renderEntries(read, planned);
+    if (stamp !== null && read.fromCache && clamped === 0) this.answers.set(cacheKey, stamp, body);
     return body;
-  }
-
-  private async render(query: SyncQuery): Promise<{ body: Buffer; fromCache: boolean; clamped: number }> {
-    let selected: SelectedConversation[] = [];
-    const planRecents = (snapshot: UserSnapshot): RecentsRequest[] => {
-      selected = selectConversations(viewsOf(snapshot), query);
-      if (query.msgCount === 0) return [];
-      return selected.filter((entry) => !entry.tombstone).map((entry) => recentsOf(entry, query.msgCount));
-    };
-    const { read, fromCache } = await this.reader.read(query.uid, planRecents);
-    let next = 0;
-    const entries = selected.map((entry) => ({ entry, recents: entry.tombstone || query.msgCount === 0 ? [] : read.recents[next++] }));
-    const frontier = read.snapshot.frontier ?? null;
-    return { body: Buffer.from(renderSyncAnswer(entries, frontier)), fromCache, clamped: clampedEntries(entries, frontier) };
   }
 
   /** Unreadable last_msg_seqs entries are skipped, as WuKongIM does: counted, and logged at debug. */
@@ -87,6 +80,27 @@ export class SyncService {
       pageSize: effectivePageSize(request.page_size),
       includeDeleted: request.include_deleted === 1,
     };
+  }
+}
+
+/** An answer of more entries is streamed, a chunk at a time (and not kept in the answer cache). */
+const STREAMED_ABOVE = 1_000;
+const STREAM_CHUNK = 500;
+
+async function renderEntries(read: SnapshotRead, planned: readonly PlannedEntry[]): Promise<Buffer> {
+  const recents = await read.recentsOf(planned);
+  const entries = planned.map(({ entry }) => ({ entry, recents: recents.get(entry.view.conversation.channelKey) ?? [] }));
+  return Buffer.from(renderSyncAnswer(entries, read.snapshot.frontier));
+}
+
+/** The answer's JSON array, its entries rendered (and their recents read) a chunk at a time, clamped to the read's W. */
+export async function* streamAnswer(read: SnapshotRead, planned: readonly PlannedEntry[]): AsyncGenerator<Buffer> {
+  if (planned.length === 0) yield NOTHING_NEW;
+  for (let start = 0; start < planned.length; start += STREAM_CHUNK) {
+    const rendered = (await renderEntries(read, planned.slice(start, start + STREAM_CHUNK))).subarray(1);
+    // Each chunk renders as "[...]": the first keeps its "[", the others start with ",", the last keeps its "]".
+    const last = start + STREAM_CHUNK >= planned.length;
+    yield Buffer.concat([Buffer.from(start === 0 ? '[' : ','), last ? rendered : rendered.subarray(0, rendered.length - 1)]);
   }
 }
 

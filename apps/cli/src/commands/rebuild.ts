@@ -71,7 +71,7 @@ Prints one final line: rebuilt: <N> events applied, <M> dead letters, <P> partit
       await cache.rebuild(none(), 0n, { closed: [], partitionCount: 0 });
       // Dead letters are counted, not sent: the consumer sent them when it first read the records.
       const countOnly = async (_topic: string, _partition: number, letters: unknown[]) => letters.length;
-      const applier = new BatchApplier(pool, projections, cache, config.kafkaGroupId, countOnly, config.recentMessagesKept);
+      const applier = new BatchApplier(pool, projections, cache, config.kafkaGroupId, countOnly, config.recentMessagesKept, config.smallGroupMaxMembers);
 
       const total = spanSize(spans);
       const progress = ProgressBar.start('rebuild', total, options.progress === true);

@@ -11,6 +11,7 @@ import {
 import { maxBigint } from '../int64';
 import { deliveredSeq, visibleHead } from '../view/conversation-view';
 import { clientMsgNoOf, renderMessageBody } from '../view/render';
+import { DEFAULT_SMALL_GROUP_MAX_MEMBERS, isLargeGroup } from './fan-out';
 import { DEFAULT_RECENT_MESSAGES_KEPT, MessageWindow, fitsWindow, isKeptIn, keepInWindow, lanesOf, newWindow, windowKeyOf } from './retention';
 import {
   ChannelRecord,
@@ -43,10 +44,27 @@ export interface ProjectionState {
   trimmedWindows: Set<string>;
   /** RECENT_MESSAGES_KEPT: how many messages each window keeps. */
   recentMessagesKept: number;
+  /** Every current member of each channel whose members were loaded (small groups the batch fans out to). */
+  channelMembers: Map<string, Set<string>>;
+  /** SMALL_GROUP_MAX_MEMBERS: see fan-out.ts. */
+  smallGroupMaxMembers: number;
+  /** Holds every record (a model in memory, not a batch's working set): members are found among its conversations. */
+  holdsEverything: boolean;
 }
 
-export function emptyProjectionState(recentMessagesKept = DEFAULT_RECENT_MESSAGES_KEPT): ProjectionState {
+/** A state that holds every record, for models and tests that apply all events to one state. */
+export function wholeProjectionState(recentMessagesKept?: number, smallGroupMaxMembers?: number): ProjectionState {
+  return { ...emptyProjectionState(recentMessagesKept, smallGroupMaxMembers), holdsEverything: true };
+}
+
+export function emptyProjectionState(
+  recentMessagesKept = DEFAULT_RECENT_MESSAGES_KEPT,
+  smallGroupMaxMembers = DEFAULT_SMALL_GROUP_MAX_MEMBERS,
+): ProjectionState {
   return {
+    channelMembers: new Map(),
+    smallGroupMaxMembers,
+    holdsEverything: false,
     channels: new Map(),
     conversations: new Map(),
     storedMessages: new Set(),
@@ -74,6 +92,13 @@ export interface RecordsNeeded {
   conversations: { uid: string; channelKey: string }[];
   messages: { channelKey: string; seq: number }[];
   windows: { channelKey: string; lane: string | null }[];
+  /**
+   * Channels whose members (and their records) the batch may fan out to:
+   * loaders load them when the channel has at most SMALL_GROUP_MAX_MEMBERS
+   * + `slack` members (`slack`: members the event removes, so a group
+   * shrinking across the line has its members at hand).
+   */
+  members: { channelKey: string; slack: number }[];
 }
 
 /** What a loader must fetch before `evolve` can apply the event. */
@@ -89,12 +114,19 @@ export function recordsNeededBy(event: ImEvent): RecordsNeeded {
         conversations: uids.map((uid) => ({ uid, channelKey })),
         messages: [{ channelKey, seq: event.message_seq }],
         windows: [...lanes].map((lane) => ({ channelKey, lane })),
+        members: event.channel_type === PERSON_CHANNEL || recipients !== null ? [] : [{ channelKey, slack: 0 }],
       };
     }
     case 'subscribers_added':
     case 'subscribers_removed': {
       const channelKey = channelKeyOfEvent(event);
-      return { channelKeys: [channelKey], conversations: event.subscribers.map((uid) => ({ uid, channelKey })), messages: [], windows: [] };
+      return {
+        channelKeys: [channelKey],
+        conversations: event.subscribers.map((uid) => ({ uid, channelKey })),
+        messages: [],
+        windows: [],
+        members: [{ channelKey, slack: event.type === 'subscribers_removed' ? event.subscribers.length : 0 }],
+      };
     }
     case 'conversation_read':
     case 'conversation_unread_set':
@@ -105,6 +137,7 @@ export function recordsNeededBy(event: ImEvent): RecordsNeeded {
         conversations: [{ uid: event.uid, channelKey }],
         messages: [],
         windows: [],
+        members: [],
       };
     }
     default: {
@@ -180,6 +213,7 @@ function applyMessage(state: ProjectionState, event: MessageEvent, version: bigi
       latestSeq: Math.max(channel.latestSeq, head.seq),
       ...(recipients === null ? { broadcastHead: higherHead(channel.broadcastHead, head), broadcastVersion: version } : {}),
     });
+    if (recipients === null) fanOut(state, channelKey);
   }
 
   for (const uid of recipients ?? []) {
@@ -225,10 +259,13 @@ function letGoOf(state: ProjectionState, channelKey: string, seq: number): void 
 function applySubscribersAdded(state: ProjectionState, event: SubscribersChangedEvent, version: bigint): void {
   const channelKey = channelKeyOfEvent(event);
   const channel = getChannel(state, channelKey, event.channel_type);
+  let memberCount = channel.memberCount;
   for (const uid of event.subscribers) {
     const conversation =
       getConversation(state, uid, channelKey) ?? newConversation(uid, channelKey, event.channel_id, event.channel_type);
     if (conversation.membership === 'member') continue;
+    memberCount++;
+    state.channelMembers.get(channelKey)?.add(uid);
     const wasVisible = visibleHead(conversation, channel) !== null;
     putConversation(state, {
       ...conversation,
@@ -240,14 +277,18 @@ function applySubscribersAdded(state: ProjectionState, event: SubscribersChanged
       clearedVersion: wasVisible ? version : conversation.clearedVersion,
     });
   }
+  countMembers(state, channel, memberCount);
 }
 
 function applySubscribersRemoved(state: ProjectionState, event: SubscribersChangedEvent, version: bigint): void {
   const channelKey = channelKeyOfEvent(event);
   const channel = getChannel(state, channelKey, event.channel_type);
+  let memberCount = channel.memberCount;
   for (const uid of event.subscribers) {
     const conversation = getConversation(state, uid, channelKey);
     if (conversation?.membership !== 'member') continue;
+    memberCount--;
+    state.channelMembers.get(channelKey)?.delete(uid);
     // Nothing the user sees changes, so the version only absorbs the channel's.
     putConversation(state, {
       ...conversation,
@@ -256,6 +297,30 @@ function applySubscribersRemoved(state: ProjectionState, event: SubscribersChang
       frozenHead: channel.broadcastHead,
       version: maxBigint(conversation.version, channel.broadcastVersion),
     });
+  }
+  countMembers(state, channel, memberCount);
+}
+
+/** A group crossing SMALL_GROUP_MAX_MEMBERS, either way, moves its members' entries (index <-> large groups). */
+function countMembers(state: ProjectionState, channel: ChannelRecord, memberCount: number): void {
+  if (memberCount === channel.memberCount) return;
+  const updated = { ...channel, memberCount };
+  putChannel(state, updated);
+  if (isLargeGroup(channel, state.smallGroupMaxMembers) !== isLargeGroup(updated, state.smallGroupMaxMembers)) rewriteMemberEntries(state, channel.key);
+}
+
+/** A small group's member-delivered message changes every member's index entry. */
+function fanOut(state: ProjectionState, channelKey: string): void {
+  if (!isLargeGroup(state.channels.get(channelKey), state.smallGroupMaxMembers)) rewriteMemberEntries(state, channelKey);
+}
+
+/** Marks every member's record changed, so the stores rewrite its index entry (see encodeChanges). */
+function rewriteMemberEntries(state: ProjectionState, channelKey: string): void {
+  const members = state.holdsEverything ? membersAmongRecords(state, channelKey) : state.channelMembers.get(channelKey);
+  if (members === undefined) throw new Error(`the members of ${channelKey} were not loaded (recordsNeededBy asks for them)`);
+  for (const uid of members) {
+    const key = conversationKeyOf(uid, channelKey);
+    if (state.conversations.has(key)) state.changedConversations.add(key);
   }
 }
 
@@ -300,6 +365,12 @@ function updateConversationOf(
   if (!conversation) return;
   const updated = update(conversation, getChannel(state, channelKey, event.channel_type));
   if (updated !== conversation) putConversation(state, updated);
+}
+
+function membersAmongRecords(state: ProjectionState, channelKey: string): Set<string> {
+  const members = new Set<string>();
+  for (const c of state.conversations.values()) if (c.channelKey === channelKey && c.membership === 'member') members.add(c.uid);
+  return members;
 }
 
 // --- working-set access ---

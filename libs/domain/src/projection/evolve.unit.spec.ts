@@ -1,5 +1,5 @@
 import { PERSON_CHANNEL } from '../events';
-import { emptyProjectionState, evolve, keptNewMessages } from './evolve';
+import { wholeProjectionState, evolve, keptNewMessages } from './evolve';
 import { deleted, groupMessage as G, GROUP, joined, personMessage as P, read, removed, unreadSet } from '../testing/events';
 import { GivenEvent, given, versionAt as v } from '../testing/given-when-then';
 
@@ -403,7 +403,7 @@ describe('evolve: retention (RECENT_MESSAGES_KEPT = 50)', () => {
   });
 
   it('windows migrated with more than the setting shrink to it on the next message', () => {
-    const state = emptyProjectionState(KEPT);
+    const state = wholeProjectionState(KEPT);
     const key = '[2,"g"]';
     state.windows.set(key, { channelKey: key, lane: null, keptSeqs: range(1, 100).reverse(), droppedUpTo: 0 });
     evolve(state, G('g', 'a', 101), v(0));

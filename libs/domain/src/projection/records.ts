@@ -20,6 +20,8 @@ export interface ChannelRecord {
   broadcastHead: MessageHead | null;
   /** Version of the last member-delivered message applied, late arrivals included. */
   broadcastVersion: bigint;
+  /** Current members: decides whether the channel's messages are fanned out to them (see fan-out.ts). */
+  memberCount: number;
 }
 
 export type Membership = 'none' | 'member' | 'left';
@@ -65,7 +67,7 @@ export interface MessageRecord {
 }
 
 export function newChannel(key: string, channelType: number): ChannelRecord {
-  return { key, channelType, latestSeq: 0, broadcastHead: null, broadcastVersion: 0n };
+  return { key, channelType, latestSeq: 0, broadcastHead: null, broadcastVersion: 0n, memberCount: 0 };
 }
 
 export function newConversation(uid: string, channelKey: string, channelId: string, channelType: number): ConversationRecord {

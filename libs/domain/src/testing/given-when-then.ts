@@ -1,9 +1,11 @@
 import { parseExactJson } from '@cs/json';
 import { ImEvent } from '../events';
-import { ProjectionState, emptyProjectionState, evolve, keptNewMessages } from '../projection/evolve';
+import { ProjectionState, evolve, keptNewMessages, wholeProjectionState } from '../projection/evolve';
 import { lanesReadBy } from '../projection/retention';
-import { viewConversation } from '../view/conversation-view';
-import { pickRecents, renderSyncAnswer, selectConversations } from '../view/sync-answer';
+import { indexEntryOf } from '../projection/fan-out';
+import { ConversationRecord } from '../projection/records';
+import { pickRecents, renderSyncAnswer } from '../view/sync-answer';
+import { PlannedEntry, SyncSnapshot, planRead, planSync } from '../view/sync-plan';
 import { DEFAULT_PAGE_SIZE, SyncQuery } from '../view/sync-request';
 
 /**
@@ -35,9 +37,9 @@ export interface World {
   sync(uid: string, options?: SyncOptions, frontier?: bigint | null): SyncedConversation[];
 }
 
-/** `recentMessagesKept`: the retention setting (RECENT_MESSAGES_KEPT). */
-export function given(events: readonly GivenEvent[], recentMessagesKept?: number): World {
-  const state = emptyProjectionState(recentMessagesKept);
+/** `recentMessagesKept`, `smallGroupMaxMembers`: the settings RECENT_MESSAGES_KEPT, SMALL_GROUP_MAX_MEMBERS. */
+export function given(events: readonly GivenEvent[], recentMessagesKept?: number, smallGroupMaxMembers?: number): World {
+  const state = wholeProjectionState(recentMessagesKept, smallGroupMaxMembers);
   events.forEach((item, index) => {
     if ('event' in item) evolve(state, item.event, item.version);
     else evolve(state, item, versionAt(index));
@@ -62,17 +64,68 @@ export function syncQuery(uid: string, options: SyncOptions = {}): SyncQuery {
   };
 }
 
+/**
+ * The answer as the apps build it: the store reads what planRead names from
+ * the per-user indexes (here built in memory with indexEntryOf), planSync
+ * makes the entries. It must equal the answer from every conversation read
+ * whole: each table row of the domain tests checks the indexes too.
+ */
 function answerText(state: ProjectionState, query: SyncQuery, frontier: bigint | null): string {
-  const views = [...state.conversations.values()]
-    .filter((conversation) => conversation.uid === query.uid)
-    .map((conversation) => viewConversation(conversation, state.channels.get(conversation.channelKey)));
-  const entries = selectConversations(views, query).map((entry) => {
-    const { conversation } = entry.view;
-    const lanes = lanesReadBy(conversation);
-    const candidates = keptNewMessages(state)
-      .filter((message) => message.channelKey === conversation.channelKey && lanes.includes(message.lane))
-      .sort((a, b) => b.seq - a.seq);
-    return { entry, recents: entry.tombstone ? [] : pickRecents(entry, candidates, query.msgCount) };
-  });
-  return renderSyncAnswer(entries, frontier);
+  const fromIndex = render(state, planSync(indexedSnapshot(state, query), query), query, frontier);
+  const fromEverything = render(state, planSync(snapshotOf(state, conversationsOf(state, query.uid)), query), query, frontier);
+  if (fromIndex !== fromEverything) throw new Error(`the indexed read answers\n${fromIndex}\nbut the whole read\n${fromEverything}`);
+  return fromIndex;
+}
+
+function render(state: ProjectionState, planned: PlannedEntry[], query: SyncQuery, frontier: bigint | null): string {
+  return renderSyncAnswer(
+    planned.map(({ entry, recents }) => {
+      const { conversation } = entry.view;
+      const lanes = lanesReadBy(conversation);
+      const candidates = keptNewMessages(state)
+        .filter((message) => message.channelKey === conversation.channelKey && lanes.includes(message.lane))
+        .sort((a, b) => b.seq - a.seq);
+      return { entry, recents: recents === null ? [] : pickRecents(entry, candidates, query.msgCount) };
+    }),
+    frontier,
+  );
+}
+
+function conversationsOf(state: ProjectionState, uid: string): ConversationRecord[] {
+  return [...state.conversations.values()].filter((conversation) => conversation.uid === uid);
+}
+
+function snapshotOf(state: ProjectionState, conversations: ConversationRecord[], ranked?: SyncSnapshot['ranked']): SyncSnapshot {
+  return { conversations, channels: state.channels, ranked };
+}
+
+/** What a store holding the per-user indexes reads for planRead(query). */
+function indexedSnapshot(state: ProjectionState, query: SyncQuery): SyncSnapshot {
+  const entries = conversationsOf(state, query.uid).map((conversation) => ({
+    conversation,
+    index: indexEntryOf(conversation, state.channels.get(conversation.channelKey), state.smallGroupMaxMembers),
+  }));
+  const large = entries.filter(({ index }) => index.kind === 'large').map(({ conversation }) => conversation);
+  const plan = planRead(query);
+  switch (plan.read) {
+    case 'everything':
+      return snapshotOf(state, conversationsOf(state, query.uid));
+    case 'changed': {
+      const changed = entries.filter(({ index }) => index.kind === 'indexed' && index.version > plan.afterVersion);
+      return snapshotOf(state, [...changed.map(({ conversation }) => conversation), ...large]);
+    }
+    case 'ranked': {
+      const listed = entries.flatMap(({ conversation, index }) =>
+        index.kind === 'indexed' && index.timestamp !== null ? [{ conversation, timestamp: index.timestamp, version: index.version }] : [],
+      );
+      listed.sort((a, b) => b.timestamp - a.timestamp || (b.version > a.version ? 1 : b.version < a.version ? -1 : 0));
+      const firstRank = Math.max(0, plan.from - large.length);
+      const read = listed.slice(firstRank, plan.from + plan.count).map(({ conversation }) => conversation);
+      return snapshotOf(state, [...read, ...large], { firstRank, keys: read.map((c) => c.channelKey) });
+    }
+    default: {
+      const exhaustive: never = plan;
+      return exhaustive;
+    }
+  }
 }

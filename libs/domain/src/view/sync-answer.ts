@@ -31,7 +31,7 @@ export function selectConversations(views: readonly ConversationView[], query: S
  * client already has its latest message: the change may be a read or an
  * unread count the client (which lists every conversation it holds) must learn.
  */
-function selectOne(view: ConversationView, query: SyncQuery): SelectedConversation | null {
+export function selectOne(view: ConversationView, query: SyncQuery): SelectedConversation | null {
   const { channelId, channelType } = view.conversation;
   const incremental = query.version > 0n;
   if (incremental && view.version <= query.version) return null;

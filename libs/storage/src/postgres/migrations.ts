@@ -1,3 +1,5 @@
+import { reindexConversationsSql } from './index-backfill.sql';
+
 /** Schema migrations, applied in order, each once. Append; never edit an applied one. */
 export const MIGRATIONS: readonly { id: number; name: string; sql: string }[] = [
   {
@@ -163,6 +165,29 @@ export const MIGRATIONS: readonly { id: number; name: string; sql: string }[] = 
       -- The dedup lookup (is this seq stored in any window?).
       CREATE INDEX messages_by_seq ON messages (channel_key, seq);
       ALTER TABLE message_windows SET (fillfactor = 70);
+    `,
+  },
+  {
+    id: 7,
+    name: 'per_user_indexes',
+    // Reads that cost what they return (see @cs/domain fan-out.ts): member counts per channel
+    // (a channel row for every group with members), and per conversation its place in the user's
+    // indexes — by version and by (timestamp, version) — or large_member (a member of a group above
+    // SMALL_GROUP_MAX_MEMBERS, default 200 here; a different setting takes effect with cli rebuild).
+    sql: `
+      ALTER TABLE channels ADD COLUMN member_count integer NOT NULL DEFAULT 0;
+      ALTER TABLE conversations ADD COLUMN index_version bigint, ADD COLUMN index_ts bigint, ADD COLUMN large_member boolean NOT NULL DEFAULT false;
+      INSERT INTO channels (channel_key, channel_type, latest_seq, broadcast_head, broadcast_version)
+        SELECT DISTINCT ON (channel_key) channel_key, channel_type, 0, NULL::jsonb, 0 FROM conversations WHERE membership = 'member'
+      ON CONFLICT (channel_key) DO NOTHING;
+      UPDATE channels ch SET member_count = m.n
+        FROM (SELECT channel_key, count(*) AS n FROM conversations WHERE membership = 'member' GROUP BY channel_key) m
+       WHERE ch.channel_key = m.channel_key;
+      ${reindexConversationsSql(200)};
+      CREATE INDEX conversations_by_version ON conversations (uid, index_version);
+      CREATE INDEX conversations_by_time ON conversations (uid, index_ts DESC, index_version DESC) WHERE index_ts IS NOT NULL;
+      CREATE INDEX conversations_in_large_groups ON conversations (uid) WHERE large_member;
+      CREATE INDEX conversations_members ON conversations (channel_key) WHERE membership = 'member';
     `,
   },
   {

@@ -1,11 +1,15 @@
 import {
   ChannelRecord,
   ConversationRecord,
+  IndexEntry,
   MessageHead,
   MessageRecord,
   MessageWindow,
   ProjectionState,
   RecordsNeeded,
+  RecentsRequest,
+  SyncReadPlan,
+  SyncSnapshot,
   conversationKeyOf,
   emptyProjectionState,
   messageSlot,
@@ -13,9 +17,10 @@ import {
   versionStepAtOrBelow,
 } from '@cs/domain';
 import { Pool, PoolClient } from 'pg';
-import { EncodedChanges, jsonArrayOf } from '../record-codec';
+import { CHANNEL_FIELDS, CONVERSATION_FIELDS, EncodedChanges, jsonArrayOf } from '../record-codec';
+import { StoredField, StoredType, decodeFields } from '../record-fields';
 import { inTransaction } from './database';
-import { RecentsRequest, SyncRead, SyncReadStore, UserSnapshot } from '../user-snapshot';
+import { StoreSnapshot, SyncReadStore } from '../user-snapshot';
 
 type Queryable = Pool | PoolClient;
 
@@ -177,14 +182,31 @@ export class ProjectionRepository implements SyncReadStore {
     db: Queryable,
     needed: RecordsNeeded,
     position: PartitionPosition,
-    recentMessagesKept?: number,
+    settings: { recentMessagesKept?: number; smallGroupMaxMembers?: number } = {},
   ): Promise<{ state: ProjectionState } & LoadGuard> {
-    const state = emptyProjectionState(recentMessagesKept);
-    const { rows } = await db.query<{ channels: Row[]; conversations: Row[]; messages: [string, number][]; windows: Row[]; epoch: string; next_offset: string | null }>(
+    const state = emptyProjectionState(settings.recentMessagesKept, settings.smallGroupMaxMembers);
+    const { rows } = await db.query<{
+      channels: Row[];
+      conversations: Row[];
+      messages: [string, number][];
+      windows: Row[];
+      member_channels: string[];
+      members: Row[];
+      epoch: string;
+      next_offset: string | null;
+    }>(
       `WITH wanted_conversations AS (SELECT DISTINCT * FROM json_to_recordset($2::json) AS w(uid text, channel_key text)),
             wanted_messages AS (SELECT DISTINCT * FROM json_to_recordset($3::json) AS w(channel_key text, seq bigint)),
-            wanted_windows AS (SELECT DISTINCT * FROM json_to_recordset($7::json) AS w(channel_key text, lane text))
+            wanted_windows AS (SELECT DISTINCT * FROM json_to_recordset($7::json) AS w(channel_key text, lane text)),
+            wanted_members AS (SELECT channel_key, sum(slack) AS slack FROM json_to_recordset($8::json) AS w(channel_key text, slack int) GROUP BY channel_key),
+            member_channels AS (
+              SELECT w.channel_key FROM wanted_members w LEFT JOIN channels ch USING (channel_key)
+               WHERE coalesce(ch.member_count, 0) <= $9::int + w.slack)
        SELECT
+         (SELECT coalesce(json_agg(channel_key), '[]') FROM member_channels) AS member_channels,
+         (SELECT coalesce(json_agg(c), '[]') FROM (
+            SELECT ${CONVERSATION_COLUMNS_AS_JSON} FROM conversations
+             WHERE membership = 'member' AND channel_key IN (SELECT channel_key FROM member_channels)) c) AS members,
          (SELECT coalesce(json_agg(c), '[]') FROM (
             SELECT ${CHANNEL_COLUMNS_AS_JSON} FROM channels
              WHERE channel_key IN (SELECT json_array_elements_text($1::json))) c) AS channels,
@@ -204,9 +226,17 @@ export class ProjectionRepository implements SyncReadStore {
         position.topic,
         position.partition,
         JSON.stringify(needed.windows.map((w) => ({ channel_key: w.channelKey, lane: laneColumn(w.lane) }))),
+        JSON.stringify(needed.members.map((m) => ({ channel_key: m.channelKey, slack: m.slack }))),
+        state.smallGroupMaxMembers,
       ],
     );
     const [found] = rows;
+    for (const channelKey of found.member_channels) state.channelMembers.set(channelKey, new Set());
+    for (const row of found.members) {
+      const record = conversationFromRow(row);
+      state.conversations.set(conversationKeyOf(record.uid, record.channelKey), record);
+      state.channelMembers.get(record.channelKey)!.add(record.uid);
+    }
     for (const row of found.channels) state.channels.set(row.channel_key, channelFromRow(row));
     for (const row of found.conversations) {
       const record = conversationFromRow(row);
@@ -244,20 +274,17 @@ export class ProjectionRepository implements SyncReadStore {
     await client.query(
       `WITH
          saved_channels AS (
-           INSERT INTO channels (channel_key, channel_type, latest_seq, broadcast_head, broadcast_version)
-           SELECT r->>0, (r->>1)::smallint, (r->>2)::bigint, ${jsonbAt('r', 3)}, (r->>4)::bigint
+           INSERT INTO channels (${CHANNEL_COLUMNS})
+           SELECT ${valuesOf(CHANNEL_FIELDS, 'r')}
              FROM jsonb_array_elements($1::jsonb) AS r
-           ON CONFLICT (channel_key) DO UPDATE SET
-             latest_seq = EXCLUDED.latest_seq, broadcast_head = EXCLUDED.broadcast_head, broadcast_version = EXCLUDED.broadcast_version),
+           ON CONFLICT (channel_key) DO UPDATE SET ${updatesOf(CHANNEL_FIELDS)}),
          saved_conversations AS (
-           INSERT INTO conversations (${CONVERSATION_COLUMNS})
-           SELECT r->>0, r->>1, r->>2, (r->>3)::smallint, (r->>4)::bigint, (r->>5)::bigint, (r->>6)::bigint,
-                  ${jsonbAt('r', 7)}, r->>8, (r->>9)::bigint, ${jsonbAt('r', 10)}, (r->>11)::bigint, (r->>12)::bigint
-             FROM jsonb_array_elements($2::jsonb) AS r
-           ON CONFLICT (uid, channel_key) DO UPDATE SET
-             floor = EXCLUDED.floor, read_seq = EXCLUDED.read_seq, own_seq = EXCLUDED.own_seq, direct_head = EXCLUDED.direct_head,
-             membership = EXCLUDED.membership, left_version = EXCLUDED.left_version, frozen_head = EXCLUDED.frozen_head,
-             version = EXCLUDED.version, cleared_version = EXCLUDED.cleared_version),
+           INSERT INTO conversations (${CONVERSATION_COLUMNS}, ${INDEX_COLUMNS})
+           SELECT ${valuesOf(CONVERSATION_FIELDS, 'r')}, (x->>0)::bigint, (x->>1)::bigint, (x->>2)::boolean
+             FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS records(r, n)
+             JOIN jsonb_array_elements($12::jsonb) WITH ORDINALITY AS entries(x, n) USING (n)
+           ON CONFLICT (uid, channel_key) DO UPDATE SET ${updatesOf(CONVERSATION_FIELDS)},
+             index_version = EXCLUDED.index_version, index_ts = EXCLUDED.index_ts, large_member = EXCLUDED.large_member),
          saved_messages AS (
            INSERT INTO messages (channel_key, seq, message_id, from_uid, timestamp, client_msg_no, version, recipients, body, lane)
            SELECT r->>0, (r->>1)::bigint, (r->>2)::bigint, r->>3, (r->>4)::bigint, r->>5, (r->>6)::bigint, ${jsonbAt('r', 7)}, r->>8, coalesce(r->>9, '')
@@ -275,7 +302,7 @@ export class ProjectionRepository implements SyncReadStore {
          next_offset = CASE WHEN c.partition = $6 AND c.group_id = $4 AND c.topic = $5 THEN $7 ELSE c.next_offset END,
          last_version = greatest(c.last_version, $8), closed_version = greatest(c.closed_version, $8),
          cross_partition_epoch = c.cross_partition_epoch + CASE WHEN $9 THEN 1 ELSE 0 END
-        WHERE $12 OR (c.group_id = $4 AND c.topic = $5 AND c.partition = $6)`,
+        WHERE $13 OR (c.group_id = $4 AND c.topic = $5 AND c.partition = $6)`,
       [
         jsonArrayOf(changes.channels),
         jsonArrayOf(changes.conversations),
@@ -288,23 +315,27 @@ export class ProjectionRepository implements SyncReadStore {
         crossesPartitions,
         jsonArrayOf(changes.windows),
         JSON.stringify(changes.trims.map((t) => ({ channel_key: t.channelKey, lane: laneColumn(t.lane), keep_from: t.keepFromSeq }))),
+        JSON.stringify(changes.conversations.map(({ entry }) => indexColumnsOf(entry))),
         spansPartitions,
       ],
     );
   }
 
   /**
-   * One repeatable-read transaction, so the snapshot, its recents and W (the
-   * lowest closed version of the cursor scope's partitions: everything at or
-   * below it is committed, so in this snapshot) agree.
+   * What `plan` names, in one repeatable-read transaction, with W: the
+   * lowest closed version of the cursor scope's partitions (everything at or
+   * below it is committed, so in this snapshot). See SyncReadPlan for what
+   * each read costs; with PostgreSQL a ranked page skips the ranks before it
+   * in the index (O(rank), not a log).
    */
-  async readSync(uid: string, planRecents: (snapshot: UserSnapshot) => RecentsRequest[]): Promise<SyncRead> {
+  async readSnapshot(uid: string, plan: SyncReadPlan): Promise<StoreSnapshot> {
     return inTransaction(
       this.pool,
       async (client) => {
         const frontier = await this.readFrontier(client);
-        const snapshot = { ...(await this.readUser(uid, client)), frontier };
-        return { snapshot, recents: await this.readRecents(planRecents(snapshot), client) };
+        const { conversations, ranked } = await this.readPlanned(client, uid, plan);
+        const channels = await this.readChannels(client, conversations);
+        return { conversations, channels, ranked, frontier };
       },
       'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
     );
@@ -320,41 +351,78 @@ export class ProjectionRepository implements SyncReadStore {
     return BigInt(rows[0].frontier ?? '0');
   }
 
-  async readUser(uid: string, db: Queryable = this.pool): Promise<UserSnapshot> {
-    const { rows } = await db.query(`SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE uid = $1`, [uid]);
-    const conversations = rows.map(conversationFromRow);
+  private async readPlanned(db: Queryable, uid: string, plan: SyncReadPlan): Promise<{ conversations: ConversationRecord[]; ranked?: SyncSnapshot['ranked'] }> {
+    const large = `SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE uid = $1 AND large_member`;
+    switch (plan.read) {
+      case 'everything': {
+        const { rows } = await db.query(`SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE uid = $1`, [uid]);
+        return { conversations: rows.map(conversationFromRow) };
+      }
+      case 'changed': {
+        const { rows } = await db.query(
+          `SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE uid = $1 AND index_version > $2::bigint UNION ALL ${large}`,
+          [uid, plan.afterVersion.toString()],
+        );
+        return { conversations: rows.map(conversationFromRow) };
+      }
+      case 'ranked': {
+        const largeRows = (await db.query(large, [uid])).rows.map(conversationFromRow);
+        const firstRank = Math.max(0, plan.from - largeRows.length);
+        const { rows } = await db.query(
+          `SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE uid = $1 AND index_ts IS NOT NULL
+            ORDER BY index_ts DESC, index_version DESC OFFSET $2 LIMIT $3`,
+          [uid, firstRank, plan.from + plan.count - firstRank],
+        );
+        const rankedRows = rows.map(conversationFromRow);
+        return { conversations: [...rankedRows, ...largeRows], ranked: { firstRank, keys: rankedRows.map((c) => c.channelKey) } };
+      }
+      default: {
+        const exhaustive: never = plan;
+        return exhaustive;
+      }
+    }
+  }
+
+  private async readChannels(db: Queryable, conversations: ConversationRecord[]): Promise<Map<string, ChannelRecord>> {
     const memberChannels = conversations.filter((c) => c.membership === 'member').map((c) => c.channelKey);
     const channels = new Map<string, ChannelRecord>();
     if (memberChannels.length > 0) {
       const found = await db.query(`SELECT ${CHANNEL_COLUMNS} FROM channels WHERE channel_key = ANY($1::text[])`, [memberChannels]);
       for (const row of found.rows) channels.set(row.channel_key, channelFromRow(row));
     }
-    return { conversations, channels };
+    return channels;
   }
 
   /**
-   * Visibility is filtered in SQL, so LIMIT is exact (mirrors isVisibleTo in
-   * @cs/domain); the windows read are the channel's and the user's own
-   * (lanesReadBy: a person channel has only the channel's).
+   * Each entry's recents (keyed as asked), read after the snapshot: a message
+   * applied since can only be one at or below its conversation's lastMsgSeq
+   * that arrived late, which the answer may as well carry.
    */
-  async readRecents(requests: RecentsRequest[], db: Queryable = this.pool): Promise<MessageRecord[][]> {
-    const result: MessageRecord[][] = requests.map(() => []);
-    const indexed = requests.map((request, i) => ({ request, i }));
+  async readRecents(requests: ReadonlyMap<string, RecentsRequest>): Promise<Map<string, MessageRecord[]>> {
+    const result = new Map<string, MessageRecord[]>();
+    for (const key of requests.keys()) result.set(key, []);
+    const keyed = [...requests].map(([key, request], i) => ({ key, request, i }));
     // One statement per direction, so each scans the primary key in its own order.
     for (const order of ['DESC', 'ASC'] as const) {
-      const wanted = indexed.filter(({ request }) => (request.oldestFirst === true) === (order === 'ASC'));
-      if (wanted.length > 0) await this.readRecentsInOrder(wanted, order, result, db);
+      const wanted = keyed.filter(({ request }) => (request.oldestFirst === true) === (order === 'ASC'));
+      if (wanted.length > 0) {
+        for (const { i, message } of await this.readRecentsInOrder(wanted, order)) result.get(keyed[i].key)!.push(message);
+      }
     }
     return result;
   }
 
+  /**
+   * Visibility is filtered in SQL, so LIMIT is exact (restates isVisibleTo in
+   * @cs/domain: test/visibility-parity.e2e.spec.ts holds them together); the
+   * windows read are the channel's and the user's own (lanesReadBy: a person
+   * channel has only the channel's).
+   */
   private async readRecentsInOrder(
     wanted: { request: RecentsRequest; i: number }[],
     order: 'ASC' | 'DESC',
-    result: MessageRecord[][],
-    db: Queryable,
-  ): Promise<void> {
-    const { rows } = await db.query(
+  ): Promise<{ i: number; message: MessageRecord }[]> {
+    const { rows } = await this.pool.query(
       `SELECT wanted.i, ${MESSAGE_COLUMNS}
          FROM unnest($1::int[], $2::text[], $3::bigint[], $4::bigint[], $5::int[], $6::text[], $7::text[], $8::bigint[])
               AS wanted(i, channel_key, after_seq, upto_seq, lim, uid, membership, left_version)
@@ -379,11 +447,11 @@ export class ProjectionRepository implements SyncReadStore {
         wanted.map(({ request }) => request.conversation.leftVersion?.toString() ?? null),
       ],
     );
-    for (const row of rows) result[row.i].push(messageFromRow(row));
+    return rows.map((row) => ({ i: row.i, message: messageFromRow(row) }));
   }
 
   /** Pages through every record, for rebuilding the Redis projection. */
-  async *allRecords(client: PoolClient, pageSize = 5_000): AsyncGenerator<{ channels?: ChannelRecord[]; conversations?: ConversationRecord[]; messages?: MessageRecord[] }> {
+  async *allRecords(client: PoolClient, pageSize = 5_000): AsyncGenerator<StoredRecords> {
     let after = '';
     for (;;) {
       const { rows } = await client.query(`SELECT ${CHANNEL_COLUMNS} FROM channels WHERE channel_key > $1 ORDER BY channel_key LIMIT $2`, [after, pageSize]);
@@ -395,11 +463,11 @@ export class ProjectionRepository implements SyncReadStore {
     let afterKey = '';
     for (;;) {
       const { rows } = await client.query(
-        `SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE (uid, channel_key) > ($1, $2) ORDER BY uid, channel_key LIMIT $3`,
+        `SELECT ${CONVERSATION_COLUMNS}, ${INDEX_COLUMNS} FROM conversations WHERE (uid, channel_key) > ($1, $2) ORDER BY uid, channel_key LIMIT $3`,
         [afterUid, afterKey, pageSize],
       );
       if (rows.length === 0) break;
-      yield { conversations: rows.map(conversationFromRow) };
+      yield { conversations: rows.map((row) => ({ record: conversationFromRow(row), entry: indexEntryFromRow(row) })) };
       afterUid = rows[rows.length - 1].uid;
       afterKey = rows[rows.length - 1].channel_key;
     }
@@ -420,6 +488,18 @@ export class ProjectionRepository implements SyncReadStore {
     }
   }
 }
+
+/** Every record PostgreSQL holds, page by page (conversations with their index entries), for rebuilding Redis. */
+export interface StoredRecords {
+  channels?: ChannelRecord[];
+  conversations?: { record: ConversationRecord; entry: IndexEntry }[];
+  messages?: MessageRecord[];
+}
+
+const CHANNEL_COLUMNS = columnsOf(CHANNEL_FIELDS);
+const CONVERSATION_COLUMNS = columnsOf(CONVERSATION_FIELDS);
+/** A conversation's place in its user's indexes (see @cs/domain fan-out.ts). */
+const INDEX_COLUMNS = 'index_version, index_ts, large_member';
 
 const LOCKED_COLUMNS =
   'c.next_offset::text AS next_offset, c.cross_partition_epoch::text AS epoch, c.last_version::text AS last_version, c.closed_version::text AS closed_version';
@@ -442,46 +522,46 @@ function lockedFrom(row: LockedRow, floor: bigint): LockedPartition {
     nowNs: BigInt(row.now_ns),
   };
 }
-
-const CHANNEL_COLUMNS = 'channel_key, channel_type, latest_seq, broadcast_head, broadcast_version';
-const CONVERSATION_COLUMNS =
-  'uid, channel_key, channel_id, channel_type, floor, read_seq, own_seq, direct_head, membership, left_version, frozen_head, version, cleared_version';
 /** int64 columns leave PostgreSQL as text inside JSON, so no double ever holds them. */
-const CHANNEL_COLUMNS_AS_JSON = 'channel_key, channel_type, latest_seq, broadcast_head, broadcast_version::text AS broadcast_version';
-const CONVERSATION_COLUMNS_AS_JSON =
-  'uid, channel_key, channel_id, channel_type, floor, read_seq, own_seq, direct_head, membership, ' +
-  'left_version::text AS left_version, frozen_head, version::text AS version, cleared_version::text AS cleared_version';
+const CHANNEL_COLUMNS_AS_JSON = columnsAsJsonOf(CHANNEL_FIELDS);
+const CONVERSATION_COLUMNS_AS_JSON = columnsAsJsonOf(CONVERSATION_FIELDS);
 const MESSAGE_COLUMNS = 'm.channel_key, m.seq, m.message_id, m.from_uid, m.timestamp, m.client_msg_no, m.version, m.recipients, m.body, m.lane';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Row = Record<string, any>;
 
 function channelFromRow(row: Row): ChannelRecord {
-  return {
-    key: row.channel_key,
-    channelType: row.channel_type,
-    latestSeq: Number(row.latest_seq),
-    broadcastHead: row.broadcast_head as MessageHead | null,
-    broadcastVersion: BigInt(row.broadcast_version),
-  };
+  return decodeFields(CHANNEL_FIELDS, ({ column }) => row[column]);
+}
+
+function indexEntryFromRow(row: Row): IndexEntry {
+  if (row.large_member) return { kind: 'large' };
+  return { kind: 'indexed', version: BigInt(row.index_version), timestamp: row.index_ts === null ? null : Number(row.index_ts) };
+}
+
+function indexColumnsOf(entry: IndexEntry): [string | null, number | null, boolean] {
+  return entry.kind === 'large' ? [null, null, true] : [entry.version.toString(), entry.timestamp, false];
 }
 
 function conversationFromRow(row: Row): ConversationRecord {
-  return {
-    uid: row.uid,
-    channelKey: row.channel_key,
-    channelId: row.channel_id,
-    channelType: row.channel_type,
-    floor: Number(row.floor),
-    readSeq: Number(row.read_seq),
-    ownSeq: Number(row.own_seq),
-    directHead: row.direct_head as MessageHead | null,
-    membership: row.membership,
-    leftVersion: row.left_version === null ? null : BigInt(row.left_version),
-    frozenHead: row.frozen_head as MessageHead | null,
-    version: BigInt(row.version),
-    clearedVersion: row.cleared_version === null ? null : BigInt(row.cleared_version),
-  };
+  return decodeFields(CONVERSATION_FIELDS, ({ column }) => row[column]);
+}
+
+function columnsOf<R>(fields: readonly StoredField<R>[]): string {
+  return fields.map(({ column }) => column).join(', ');
+}
+
+function columnsAsJsonOf<R>(fields: readonly StoredField<R>[]): string {
+  return fields.map(({ column, sql }) => (sql === 'int64' ? `${column}::text AS ${column}` : column)).join(', ');
+}
+
+/** The SELECT list reading a stored JSON array `array` as the record's columns. */
+function valuesOf<R>(fields: readonly StoredField<R>[], array: string): string {
+  return fields.map(({ sql }, i) => valueAt(array, i, sql)).join(', ');
+}
+
+function updatesOf<R>(fields: readonly StoredField<R>[]): string {
+  return fields.filter((f) => !f.fixed).map(({ column }) => `${column} = EXCLUDED.${column}`).join(', ');
 }
 
 function messageFromRow(row: Row): MessageRecord {
@@ -506,6 +586,20 @@ function windowFromRow(row: Row): MessageWindow {
 /** The channel's own window is lane '' in PostgreSQL (uids are never empty). */
 function laneColumn(lane: string | null): string {
   return lane ?? '';
+}
+
+/** Element `index` of a JSON array as SQL of the column's type. */
+function valueAt(array: string, index: number, sql: StoredType): string {
+  switch (sql) {
+    case 'text':
+      return `${array}->>${index}`;
+    case 'jsonb':
+      return jsonbAt(array, index);
+    case 'int64':
+      return `(${array}->>${index})::bigint`;
+    default:
+      return `(${array}->>${index})::${sql}`;
+  }
 }
 
 /** Element `index` of a JSON array as jsonb, SQL NULL for JSON null. */

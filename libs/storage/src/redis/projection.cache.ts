@@ -1,6 +1,7 @@
-import { ChannelRecord, ConversationRecord, MessageRecord, isVisibleTo, lanesReadBy } from '@cs/domain';
+import { ChannelRecord, ConversationRecord, IndexEntry, MessageRecord, RecentsRequest, SyncReadPlan, isVisibleTo, lanesReadBy } from '@cs/domain';
 import Redis from 'ioredis';
-import { RecentsRequest, SyncRead, SyncReadStore, UserSnapshot } from '../user-snapshot';
+import { StoredRecords } from '../postgres/projection.repository';
+import { StoreSnapshot, SyncReadStore } from '../user-snapshot';
 import {
   EncodedChanges,
   decodeChannel,
@@ -14,12 +15,15 @@ import {
   APPLY_COMMANDS_SCRIPT,
   FIELD_SEPARATOR,
   PUBLISH_FRONTIER_SCRIPT,
+  READ_INDEX_SCRIPT,
   READ_STAMP_SCRIPT,
   STAMP_FIELD,
   frontierField,
   frontierOf,
   redisKeys,
+  timeMember,
   unlinkMatching,
+  versionScore,
 } from './redis-layout';
 
 /** A partition's closed version, as published to the frontier. */
@@ -41,6 +45,7 @@ export class ProjectionCache implements SyncReadStore {
   constructor(private readonly redis: Redis) {
     // EVALSHA once the script is known on the connection (ioredis sends EVAL first on each new one).
     if (!('csReadStamp' in redis)) redis.defineCommand('csReadStamp', { numberOfKeys: 4, lua: READ_STAMP_SCRIPT });
+    if (!('csReadIndex' in redis)) redis.defineCommand('csReadIndex', { numberOfKeys: 4, lua: READ_INDEX_SCRIPT });
     if (!('csPublishFrontier' in redis)) redis.defineCommand('csPublishFrontier', { numberOfKeys: 1, lua: PUBLISH_FRONTIER_SCRIPT });
   }
 
@@ -122,7 +127,7 @@ export class ProjectionCache implements SyncReadStore {
    * so a stalled batch's late write (below it) cannot replace a rebuilt record.
    */
   async rebuild(
-    records: AsyncIterable<{ channels?: ChannelRecord[]; conversations?: ConversationRecord[]; messages?: MessageRecord[] }>,
+    records: AsyncIterable<StoredRecords>,
     writtenAt: bigint,
     frontier: { closed: readonly ClosedPartition[]; partitionCount: number },
   ): Promise<void> {
@@ -132,7 +137,8 @@ export class ProjectionCache implements SyncReadStore {
     for await (const page of records) {
       const script = new ScriptedCommands();
       for (const record of page.channels ?? []) channelCommand(script, { record, text: encodeChannel(record, writtenAt) }, written);
-      conversationCommands(script, (page.conversations ?? []).map((record) => ({ record, text: encodeConversation(record, writtenAt) })), written);
+      const conversations = (page.conversations ?? []).map(({ record, entry }) => ({ record, text: encodeConversation(record, writtenAt), entry }));
+      conversationCommands(script, conversations, written);
       messageCommands(script, (page.messages ?? []).map((record) => ({ record, text: encodeMessage(record) })));
       if (!script.isEmpty()) await this.runScripted(script);
     }
@@ -142,8 +148,8 @@ export class ProjectionCache implements SyncReadStore {
 
   /**
    * The highest version anything in the user's answer carries (their records'
-   * stamp and their member channels' versions), with W, without
-   * decoding the records, with W; null when Redis cannot tell. One script per user;
+   * stamp and their large groups' versions), with W, without decoding the
+   * records; null when Redis cannot tell. One script per user;
    * the reads asked for in one event-loop turn share one pipeline, so a busy
    * API pays one socket write and one read for many requests.
    */
@@ -169,6 +175,54 @@ export class ProjectionCache implements SyncReadStore {
     );
   }
 
+  /**
+   * What `plan` names with W (read first, with the index part, in one
+   * script), then the records and channels; null when Redis cannot give it
+   * (incomplete, W unknown, unreachable). A batch may be half-written
+   * meanwhile: its records are all above W (its partition has not closed
+   * them), so the answer reports them at W, and a client syncing from that
+   * answer's highest version gets them again, whole, once W passes them.
+   */
+  async readSnapshot(uid: string, plan: SyncReadPlan): Promise<StoreSnapshot | null> {
+    const index = await this.readIndex(uid, plan);
+    if (index === null) return null;
+    const { frontier, large, firstRank, keys } = index;
+    const wanted = plan.read === 'everything' ? null : [...keys, ...large];
+    const records = await this.readRecords(uid, wanted);
+    if (records === null) return null;
+    const conversations = records.map(decodeConversation);
+    const channels = await this.readChannels(conversations.filter((c) => c.membership === 'member').map((c) => c.channelKey));
+    if (channels === null) return null;
+    return { conversations, channels, frontier, ranked: plan.read === 'ranked' ? { firstRank, keys } : undefined };
+  }
+
+  private async readIndex(uid: string, plan: SyncReadPlan): Promise<{ frontier: bigint; large: string[]; firstRank: number; keys: string[] } | null> {
+    if (plan.read === 'everything') {
+      const found = await this.redis.pipeline().hgetall(redisKeys.frontier).exists(redisKeys.complete).exec();
+      if (!found || found.some(([error]) => error)) return null;
+      const [[, fields], [, complete]] = found as [unknown, unknown][];
+      const frontier = this.noteFrontier(frontierOf(flatFields(fields as Record<string, string>)));
+      return complete === 1 && frontier !== null ? { frontier, large: [], firstRank: 0, keys: [] } : null;
+    }
+    const indexKey = plan.read === 'changed' ? redisKeys.userByVersion(uid) : redisKeys.userByTime(uid);
+    const args = plan.read === 'changed' ? ['changed', versionScore(plan.afterVersion)] : ['ranked', String(plan.from), String(plan.count)];
+    const reply = await (this.redis as unknown as IndexReader).csReadIndex(
+      redisKeys.frontier, redisKeys.complete, redisKeys.userLargeGroups(uid), indexKey, ...args,
+    );
+    if (reply === null) return null;
+    const [frontier, large, firstRank, keys] = reply;
+    return { frontier: this.noteFrontier(BigInt(frontier))!, large, firstRank: Number(firstRank), keys };
+  }
+
+  /** The user's records among `keys` (all of them for null), in one round trip. */
+  private async readRecords(uid: string, keys: string[] | null): Promise<string[] | null> {
+    const hash = redisKeys.userConversations(uid);
+    if (keys === null) return (await this.redis.hvals(hash)).filter(isRecord);
+    if (keys.length === 0) return [];
+    const found = await this.redis.hmget(hash, ...keys);
+    return found.filter((text): text is string => text !== null && isRecord(text));
+  }
+
   /** The channel records that exist among `keys`, in one round trip; null when Redis errs. */
   private async readChannels(keys: string[]): Promise<Map<string, ChannelRecord> | null> {
     const channels = new Map<string, ChannelRecord>();
@@ -186,36 +240,22 @@ export class ProjectionCache implements SyncReadStore {
   }
 
   /**
-   * One user's records with W (read before them), or null when Redis cannot
-   * answer (incomplete, W unknown, unreachable). A batch may be half-written
-   * meanwhile: its records are all above W (its partition has not closed them),
-   * so the answer reports them at W, and a client syncing from that answer's
-   * highest version gets them again, whole, once W passes them.
+   * Each entry's recents, keyed as asked. Not bounded by W: a message of a
+   * batch still being written is only read up to its conversation's
+   * lastMsgSeq, and that conversation is reported at W and sent again whole.
    */
-  async readSync(uid: string, planRecents: (snapshot: UserSnapshot) => RecentsRequest[]): Promise<SyncRead | null> {
-    const snapshot = await this.readUser(uid);
-    if (snapshot === null) return null;
-    return { snapshot, recents: await this.readRecents(planRecents(snapshot)) };
-  }
-
-  private async readUser(uid: string): Promise<UserSnapshot | null> {
-    const first = await this.redis.pipeline().hgetall(redisKeys.frontier).exists(redisKeys.complete).hvals(redisKeys.userConversations(uid)).exec();
-    if (!first || first.some(([error]) => error)) return null;
-    const [[, frontierFields], [, complete], [, values]] = first as [unknown, unknown][];
-    const frontier = this.noteFrontier(frontierOf(flatFields(frontierFields as Record<string, string>)));
-    if (complete !== 1 || frontier === null) return null;
-    const conversations = (values as string[]).filter(isRecord).map(decodeConversation);
-    const channels = await this.readChannels(conversations.filter((c) => c.membership === 'member').map((c) => c.channelKey));
-    if (channels === null) return null;
-    return { conversations, channels, frontier };
+  async readRecents(requests: ReadonlyMap<string, RecentsRequest>): Promise<Map<string, MessageRecord[]>> {
+    const keys = [...requests.keys()];
+    const found = await this.readRecentsInOrder([...requests.values()]);
+    return new Map(keys.map((key, i) => [key, found[i]]));
   }
 
   /**
    * Each request's windows (the channel's and the user's own) read newest
    * first and merged: usually one round trip; more only when messages the user
-   * cannot see (removed members' later ones) or not yet whole fill a page.
+   * cannot see (removed members' later ones) fill a page.
    */
-  private async readRecents(requests: RecentsRequest[]): Promise<MessageRecord[][]> {
+  private async readRecentsInOrder(requests: RecentsRequest[]): Promise<MessageRecord[][]> {
     const result: MessageRecord[][] = requests.map(() => []);
     let pending = requests.map((request, index) => ({ request, index, fetch: request.count, keys: windowKeys(request.conversation) }));
     while (pending.length > 0) {
@@ -314,6 +354,11 @@ interface FrontierCommands {
   csPublishFrontier(key: string, count: string, ...pairs: string[]): Promise<number>;
 }
 
+/** The connection with READ_INDEX_SCRIPT defined as a command. */
+interface IndexReader {
+  csReadIndex(...keysThenArgs: string[]): Promise<[string, string[], number, string[]] | null>;
+}
+
 /** The pipeline with READ_STAMP_SCRIPT defined as a command. */
 interface StampPipeline {
   csReadStamp(...keysThenField: string[]): void;
@@ -321,26 +366,36 @@ interface StampPipeline {
 }
 
 function stampKeys(uid: string): string[] {
-  return [redisKeys.frontier, redisKeys.complete, redisKeys.userConversations(uid), redisKeys.userGroups(uid)];
+  return [redisKeys.frontier, redisKeys.complete, redisKeys.userConversations(uid), redisKeys.userLargeGroups(uid)];
 }
 
 /** The user hash holds records (JSON arrays) and the stamp (a decimal). */
 const isRecord = (value: string) => value.startsWith('[');
 
 /**
- * Per user: each record replaced only over an earlier batch's (HPUT, which
- * keeps the member-of set with it), and the stamp raised. Batches of different
- * partitions commit in any order, so the stamp is never simply replaced.
+ * Per conversation, its record and index entry in one ENTRY command (only
+ * over an earlier batch's record); per user, the stamp raised to the highest
+ * version among their entries (a group crossing SMALL_GROUP_MAX_MEMBERS moves
+ * entries without new versions, and batches of different partitions commit
+ * in any order, so the stamp is raised, never simply replaced).
  */
-function conversationCommands(script: ScriptedCommands, conversations: Encoded<ConversationRecord>[], writtenAt: string): void {
+function conversationCommands(
+  script: ScriptedCommands,
+  conversations: (Encoded<ConversationRecord> & { entry: IndexEntry })[],
+  writtenAt: string,
+): void {
   for (const [uid, encoded] of groupBy(conversations, (c) => c.record.uid)) {
     const hash = redisKeys.userConversations(uid);
-    const groups = redisKeys.userGroups(uid);
+    const userKeys = [redisKeys.userByVersion(uid), redisKeys.userByTime(uid), redisKeys.userTimeMembers(uid), redisKeys.userLargeGroups(uid)];
     let highest = 0n;
-    for (const { record, text } of encoded) {
-      if (record.version > highest) highest = record.version;
-      const membership = record.membership === 'member' ? '+' : record.membership === 'left' ? '-' : '';
-      script.add('HPUT', hash, [record.channelKey, writtenAt, text, groups, membership]);
+    for (const { record, text, entry } of encoded) {
+      const version = entry.kind === 'indexed' && entry.version > record.version ? entry.version : record.version;
+      if (version > highest) highest = version;
+      const placed =
+        entry.kind === 'large'
+          ? ['', '', '']
+          : [versionScore(entry.version), entry.timestamp === null ? '' : String(entry.timestamp), timeMember(entry.version, record.channelKey)];
+      script.add('ENTRY', hash, [...userKeys, record.channelKey, writtenAt, text, ...placed]);
     }
     script.add('RAISE', hash, [STAMP_FIELD, highest.toString()]);
   }

@@ -1,5 +1,6 @@
 import { TUNING } from '@cs/config';
 import Redis, { RedisOptions } from 'ioredis';
+import { channelFieldPosition } from '../record-fields';
 
 /**
  * The Redis key layout, in one place. Ids are hex-encoded inside the hash tag:
@@ -17,7 +18,7 @@ export const redisKeys = {
    */
   frontier: 'cs:{frontier}',
   /** Present while Redis holds everything PostgreSQL does; absent after a flush until rebuilt. Versioned with the layout: data of an older layout gets rebuilt. */
-  complete: 'cs:complete:6',
+  complete: 'cs:complete:7',
   /** Prefix of every key this service owns. */
   pattern: 'cs:*',
   /**
@@ -26,8 +27,24 @@ export const redisKeys = {
    * arrays, so they never equal it.
    */
   userConversations: (uid: string) => `cs:{u:${hex(uid)}}:conversations`,
-  /** Set: channel keys of the channels the user is currently a member of. */
-  userGroups: (uid: string) => `cs:{u:${hex(uid)}}:groups`,
+  /**
+   * The user's indexes (see @cs/domain fan-out.ts), of every conversation but
+   * the large groups they are a member of. By version: sorted set, member =
+   * channel key, score = version / 1024 — versions are multiples of 1024
+   * below 2^63, so the score is an integer below 2^53, exact as a double (a
+   * raw version would not be).
+   */
+  userByVersion: (uid: string) => `cs:{u:${hex(uid)}}:by-version`,
+  /**
+   * By (timestamp, version), the answer's order, of the conversations a full
+   * sync lists: score = timestamp (≤ 2^53), member = version / 1024 as
+   * TIME_MEMBER_DIGITS hex digits then the channel key, so equal timestamps
+   * sort by version. userTimeMembers: channel key -> its current member.
+   */
+  userByTime: (uid: string) => `cs:{u:${hex(uid)}}:by-time`,
+  userTimeMembers: (uid: string) => `cs:{u:${hex(uid)}}:time-members`,
+  /** Set: channel keys of the large groups the user is a member of. */
+  userLargeGroups: (uid: string) => `cs:{u:${hex(uid)}}:large-groups`,
   /** String: channel record. READ_STAMP_SCRIPT builds this key in Lua too. */
   channel: (channelKey: string) => `cs:{c:${hex(channelKey)}}:channel`,
   /**
@@ -68,6 +85,17 @@ export function frontierOf(fields: readonly string[]): bigint | null {
     if (lowest === null || version < lowest) lowest = version;
   }
   return lowest;
+}
+
+/** version / 1024 < 2^53 < 16^14. */
+export const TIME_MEMBER_DIGITS = 14;
+
+export function versionScore(version: bigint): string {
+  return (version / 1024n).toString();
+}
+
+export function timeMember(version: bigint, channelKey: string): string {
+  return (version / 1024n).toString(16).padStart(TIME_MEMBER_DIGITS, '0') + channelKey;
 }
 
 function hex(id: string): string {
@@ -113,12 +141,15 @@ end`;
  * hex, records are JSON text, decimals are digits). Versions are compared as
  * decimal strings (longer is larger), never as doubles. Besides Redis commands:
  * - ['RAISE', key, field, decimal] sets the hash field only to a larger decimal;
- * - ['HPUT', key, field, writtenAt, text, setKey, op] replaces a record (its
- *   text ends with the writtenAt of the batch that wrote it, see record-codec)
- *   only with one written by a later batch, and then SADDs ('+') or SREMs ('-')
- *   the field in setKey; ['SPUT', key, writtenAt, text] does the same for a
- *   string key. A refused write is a batch that stalled past its PostgreSQL
- *   session (its late writes must not win) and is counted.
+ * - ['ENTRY', hash, by-version, by-time, time-members, large-groups, channel
+ *   key, writtenAt, record, version score ('' = a large group), timestamp
+ *   ('' = not listed), time member] writes one conversation's record and its
+ *   index entry together (readers see both or neither), only over a record an
+ *   earlier batch wrote (a record's text ends with the writtenAt of the batch
+ *   that wrote it, see record-codec); ['SPUT', key, writtenAt, text] does the
+ *   same for a string key. A refused write is a batch that stalled past its
+ *   PostgreSQL session (its late writes must not win): nothing of it moves,
+ *   and it is counted.
  */
 export const APPLY_COMMANDS_SCRIPT = `${DECIMAL_BELOW_LUA}
 local function writtenAt(text)
@@ -139,20 +170,34 @@ end
 local i = 1
 while i <= n do
   local name, count = fields[i], tonumber(fields[i + 1])
-  if name == 'RAISE' then
+  if name == 'ENTRY' then
+    local hash, byVersion, byTime, timeMembers, large, channel, written, record, score, timestamp, member = unpack(fields, i + 2, i + 12)
+    if below(writtenAt(redis.call('HGET', hash, channel)), written) then
+      redis.call('HSET', hash, channel, record)
+      local old = redis.call('HGET', timeMembers, channel)
+      if old then
+        redis.call('ZREM', byTime, old)
+        redis.call('HDEL', timeMembers, channel)
+      end
+      if score == '' then
+        redis.call('ZREM', byVersion, channel)
+        redis.call('SADD', large, channel)
+      else
+        redis.call('ZADD', byVersion, score, channel)
+        redis.call('SREM', large, channel)
+        if timestamp ~= '' then
+          redis.call('ZADD', byTime, timestamp, member)
+          redis.call('HSET', timeMembers, channel, member)
+        end
+      end
+    else
+      refused = refused + 1
+    end
+  elseif name == 'RAISE' then
     local key, field, value = fields[i + 2], fields[i + 3], fields[i + 4]
     local current = redis.call('HGET', key, field)
     if (not current) or below(current, value) then
       redis.call('HSET', key, field, value)
-    end
-  elseif name == 'HPUT' then
-    local key, field, written = fields[i + 2], fields[i + 3], fields[i + 4]
-    if below(writtenAt(redis.call('HGET', key, field)), written) then
-      redis.call('HSET', key, field, fields[i + 5])
-      local op = fields[i + 7]
-      if op == '+' then redis.call('SADD', fields[i + 6], field) elseif op == '-' then redis.call('SREM', fields[i + 6], field) end
-    else
-      refused = refused + 1
     end
   elseif name == 'SPUT' then
     local key, written = fields[i + 2], fields[i + 3]
@@ -202,11 +247,11 @@ end`;
 export const FIELD_SEPARATOR = '\0';
 
 /**
- * A user's stamp in one round trip: the highest version among their records
- * (the hash's STAMP_FIELD) and their member channels' broadcast versions,
+ * A user's stamp in one round trip: the highest version among their index
+ * entries (the hash's STAMP_FIELD) and their large groups' broadcast versions,
  * with W (the frontier, read first); false when Redis is not complete or W is
  * unknown. KEYS: frontier, complete marker, the user's conversations hash,
- * the user's groups set; ARGV[1]: the stamp field. Versions are compared as
+ * the user's large groups; ARGV[1]: the stamp field. Versions are compared as
  * decimal strings.
  */
 export const READ_STAMP_SCRIPT = `${DECIMAL_BELOW_LUA}${FRONTIER_LUA}
@@ -217,8 +262,30 @@ for _, channelKey in ipairs(redis.call('SMEMBERS', KEYS[4])) do
   local hex = string.gsub(channelKey, '.', function(c) return string.format('%02x', string.byte(c)) end)
   local text = redis.call('GET', 'cs:{c:' .. hex .. '}:channel')
   if text then
-    local version = cjson.decode(text)[5] -- broadcastVersion, see encodeChannel
+    local version = cjson.decode(text)[${channelFieldPosition('broadcastVersion')}]
     if below(stamp, version) then stamp = version end
   end
 end
 return {stamp, w}`;
+
+/**
+ * The index part of a sync's read (see @cs/domain SyncReadPlan), atomic:
+ * false when Redis is not complete or W is unknown, else {W (read first),
+ * large groups, first rank, channel keys read}. KEYS: frontier, complete
+ * marker, the user's large groups, the index (by version for 'changed', by
+ * time for 'ranked'). ARGV: 'changed' and the lowest score excluded, or
+ * 'ranked', from, count.
+ */
+export const READ_INDEX_SCRIPT = `${DECIMAL_BELOW_LUA}${FRONTIER_LUA}
+local w = frontier()
+if (not w) or redis.call('EXISTS', KEYS[2]) == 0 then return false end
+local large = redis.call('SMEMBERS', KEYS[3])
+if ARGV[1] == 'changed' then
+  return {w, large, 0, redis.call('ZRANGEBYSCORE', KEYS[4], '(' .. ARGV[2], '+inf')}
+end
+local from, count = tonumber(ARGV[2]), tonumber(ARGV[3])
+local first = math.max(0, from - #large)
+local members = redis.call('ZREVRANGE', KEYS[4], first, from + count - 1)
+local keys = {}
+for i, member in ipairs(members) do keys[i] = string.sub(member, ${TIME_MEMBER_DIGITS + 1}) end
+return {w, large, first, keys}`;
