@@ -10,7 +10,7 @@ const LIBRARIES = {
   config: { libs: [], packages: [], node: false },
   kafka: { libs: ['config'], packages: ['kafkajs'], node: false },
   observability: { libs: ['config'], packages: ['@nestjs/common', '@nestjs/terminus', 'pino', 'prom-client'], node: false },
-  storage: { libs: ['domain', 'json', 'config'], packages: ['pg', 'ioredis'], node: true },
+  storage: { libs: ['domain', 'json', 'config'], packages: ['pg', 'ioredis', 'cluster-key-slot'], node: true },
   events: { libs: ['domain', 'json'], packages: ['kafkajs'], node: false },
   ingest: { libs: ['domain', 'json', 'storage', 'kafka'], packages: ['kafkajs', 'pg'], node: true },
 };

@@ -4,6 +4,8 @@
 #   bash scripts/services.sh up     # idempotent: reuse or start, then wait until ready
 #   bash scripts/services.sh down   # stop only the Kafka broker this script started
 #   bash scripts/services.sh status
+#   bash scripts/services.sh restart  # stop and start again the broker this script started
+#                                     # (exit 3, touching nothing, if the broker is not ours)
 #
 # Kafka: if the first entry of KAFKA_BROKERS (default 127.0.0.1:9092) already answers,
 # it is used as is. Otherwise a single-node KRaft Apache Kafka broker is run from the
@@ -15,6 +17,12 @@
 # PostgreSQL / Redis: checked on the host:port of DATABASE_URL / REDIS_URL (default
 # 127.0.0.1:5432 / 127.0.0.1:6379); if they do not answer and are installed locally
 # they are started, otherwise `up` fails. `down` never stops them.
+#
+# Redis Cluster: with REDIS_CLUSTER=1, `up` also runs a local three-master cluster from the
+# installed redis-server on REDIS_CLUSTER_PORTS (default 7001,7002,7003; no replicas, no
+# persistence; state under ${CONVERSATION_SYNC_HOME:-$HOME/.cache/conversation-sync}/redis-cluster)
+# and `down` stops those nodes (only ones this script started). Point the apps at it with
+# REDIS_URL=redis+cluster://127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003.
 #
 # Environment knobs: KAFKA_BROKERS, DATABASE_URL, REDIS_URL, CONVERSATION_SYNC_HOME,
 # KAFKA_READY_TIMEOUT (s, default 90), KAFKA_HEAP_OPTS (default -Xms256m -Xmx512m),
@@ -327,12 +335,63 @@ redis_up() {
     local logfile=/var/log/redis/ci.log
     touch "$logfile" 2>/dev/null || logfile="$STATE_ROOT/redis.log"
     redis-server --daemonize yes --bind 127.0.0.1 -::1 --port "$p" --save "" --appendonly no \
-      --dir /var/lib/redis --logfile "$logfile" || true
+      --dir /var/lib/redis --logfile "$logfile" 9>&- || true
     wait_for 20 redis redis_answers "$h" "$p" || die "redis did not become ready on $h:$p within 20s (see $logfile)"
     log "redis ready on $h:$p"
     return 0
   fi
   die "redis does not answer on $h:$p and no local redis-server to start was found (set REDIS_URL or install redis-server)"
+}
+
+# ---------------------------------------------------------- redis cluster ----
+CLUSTER_ROOT="${CONVERSATION_SYNC_HOME:-${HOME:-/tmp}/.cache/conversation-sync}/redis-cluster"
+IFS=, read -r -a CLUSTER_PORTS <<<"${REDIS_CLUSTER_PORTS:-7001,7002,7003}"
+
+cluster_node_pid() { # port -> pid of the node this script started there, if it still runs
+  local port="$1" pid cmd
+  pid="$(tr -dc '0-9' <"$CLUSTER_ROOT/$port/redis.pid" 2>/dev/null)" || return 1
+  [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] || return 1
+  cmd="$(tr '\0' ' ' <"/proc/$pid/cmdline")"
+  [[ "$cmd" == *redis-server*":$port"* ]] || return 1
+  echo "$pid"
+}
+
+cluster_ok() { [[ "$(timeout 5 redis-cli -p "${CLUSTER_PORTS[0]}" cluster info 2>/dev/null | tr -d '\r' | grep '^cluster_state:')" == "cluster_state:ok" ]]; }
+
+redis_cluster_up() {
+  local port dir nodes=()
+  command -v redis-server >/dev/null || die "REDIS_CLUSTER=1 needs redis-server (apt-get install redis-server)"
+  for port in "${CLUSTER_PORTS[@]}"; do
+    nodes+=("127.0.0.1:$port")
+    redis_answers 127.0.0.1 "$port" && continue
+    dir="$CLUSTER_ROOT/$port"
+    # A node that starts again starts empty and unassigned: the cluster is formed anew below.
+    # (9>&-: the daemon must not hold kafka_up's lock file, or the next up/restart waits on it.)
+    rm -rf "$dir"; mkdir -p "$dir"
+    log "starting redis cluster node on 127.0.0.1:$port (state in $dir)"
+    redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --cluster-enabled yes \
+      --cluster-config-file "$dir/nodes.conf" --cluster-node-timeout 2000 --save "" --appendonly no \
+      --dir "$dir" --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" 9>&- || die "redis-server on port $port did not start"
+    wait_for 20 redis redis_answers 127.0.0.1 "$port" || die "redis cluster node on port $port not ready (see $dir/redis.log)"
+  done
+  if ! cluster_ok; then
+    log "forming the redis cluster from ${nodes[*]}"
+    redis-cli --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes >"$CLUSTER_ROOT/create.log" 2>&1 \
+      || { tail -n 20 "$CLUSTER_ROOT/create.log" >&2; die "redis-cli --cluster create failed (see $CLUSTER_ROOT/create.log)"; }
+    wait_for 30 "redis cluster" cluster_ok || die "redis cluster on ${nodes[*]} not ok after 30s"
+  fi
+  log "redis cluster ready on ${nodes[*]} (REDIS_URL=redis+cluster://$(IFS=,; echo "${nodes[*]}"))"
+}
+
+redis_cluster_down() {
+  local port pid
+  for port in "${CLUSTER_PORTS[@]}"; do
+    pid="$(cluster_node_pid "$port")" || continue
+    log "stopping redis cluster node on port $port (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    wait_for 10 "redis node $port to stop" bash -c "! kill -0 $pid 2>/dev/null" || kill -KILL "$pid" 2>/dev/null || true
+    rm -rf "$CLUSTER_ROOT/$port"
+  done
 }
 
 status() {
@@ -346,9 +405,19 @@ case "${1:-}" in
   up)
     kafka_up
     if [[ "${SERVICES_SKIP_DB:-}" != 1 ]]; then postgres_up; redis_up; fi
+    if [[ "${REDIS_CLUSTER:-}" == 1 ]]; then redis_cluster_up; fi
     log "all services up (KAFKA_BROKERS=$BROKERS)"
     ;;
-  down) kafka_down "${2:-}" ;;
+  down)
+    kafka_down "${2:-}"
+    if [[ "${REDIS_CLUSTER:-}" == 1 ]]; then redis_cluster_down; fi
+    ;;
+  restart)
+    # Only a broker this script started (the fault suite restarts it while traffic flows).
+    our_pid >/dev/null || { echo "services: kafka on $KHOST:$KPORT was not started by this script: not restarting it" >&2; exit 3; }
+    kafka_down
+    kafka_up
+    ;;
   status) status ;;
-  *) echo "usage: $0 up | down [--purge] | status" >&2; exit 2 ;;
+  *) echo "usage: $0 up | down [--purge] | restart | status" >&2; exit 2 ;;
 esac

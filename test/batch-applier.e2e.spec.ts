@@ -1,8 +1,7 @@
 import { Client, Pool } from 'pg';
 import { channelKeyOf } from '@cs/domain';
 import { BatchApplier, BatchOutcome, DeadLetter, IncomingRecord, rebuildRedisFromPostgres } from '@cs/ingest';
-import { PARTITIONS_LOCK_KEY, ProjectionCache, ProjectionRepository, createPool, createRedis, encodeConversation, ensureDatabase, migrate, redisKeys } from '@cs/storage';
-import Redis from 'ioredis';
+import { PARTITIONS_LOCK_KEY, ProjectionCache, ProjectionRepository, RedisClient, createPool, createRedis, encodeConversation, ensureDatabase, migrate, redisKeys } from '@cs/storage';
 import { GROUP, PERSON, groupMessage, joined, personMessage, read } from './support/events';
 import { stringifyExact } from './support/json';
 import { TestEnvironment } from './support/test-environment';
@@ -25,7 +24,7 @@ describe('batch applier (real PostgreSQL and Redis)', () => {
   const channel = 'g1';
   const channelKey = channelKeyOf(GROUP, '', channel);
   let pool: Pool;
-  let redis: Redis;
+  let redis: RedisClient;
   let applier: BatchApplier;
   let offsets: Map<number, number>;
 

@@ -91,10 +91,10 @@ describe('group size and the per-user indexes (e2e)', () => {
     const fromRedis = await expectIndexedReadsAgree('u');
     const largeBefore = await largeGroupsOf('u');
     const byTimeBefore = await env.redis.zrange(redisKeys.userByTime('u'), 0, -1, 'WITHSCORES');
-    await env.redis.flushdb();
+    await env.flushRedis();
     expect(await expectIndexedReadsAgree('u')).toEqual(fromRedis);
     // The consumer rebuilds Redis from PostgreSQL by itself.
-    await waitFor('Redis rebuilt', async () => (await env.redis.exists(redisKeys.complete)) === 1, 20_000);
+    await waitFor('Redis rebuilt', () => env.redisIsComplete(), 20_000);
     expect(await largeGroupsOf('u')).toEqual(largeBefore);
     expect(await env.redis.zrange(redisKeys.userByTime('u'), 0, -1, 'WITHSCORES')).toEqual(byTimeBefore);
     expect(await expectIndexedReadsAgree('u')).toEqual(fromRedis);

@@ -1,9 +1,8 @@
-import { ProjectionCache, ProjectionRepository, createPool, createRedis, ensureDatabase, migrate } from '@cs/storage';
+import { ProjectionCache, ProjectionRepository, RedisClient, createPool, createRedis, ensureDatabase, migrate } from '@cs/storage';
 import { MIGRATIONS } from '../libs/storage/src/postgres/migrations';
 import { BatchApplier } from '@cs/ingest';
 import { channelKeyOf } from '@cs/domain';
 import { Pool } from 'pg';
-import Redis from 'ioredis';
 import { stringifyExact } from './support/json';
 import { GROUP, PERSON, groupMessage } from './support/events';
 import { TestEnvironment, withDatabase } from './support/test-environment';
@@ -14,7 +13,7 @@ describe('retention migration (real PostgreSQL)', () => {
   const groupKey = channelKeyOf(GROUP, '', 'g');
   const personKey = channelKeyOf(PERSON, 'a', 'b');
   let pool: Pool;
-  let redis: Redis;
+  let redis: RedisClient;
 
   beforeAll(async () => {
     await env.setUp();

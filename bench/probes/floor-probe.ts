@@ -5,6 +5,7 @@
  *   node -r ./bench/ts-register.js -r tsconfig-paths/register bench/probes/floor-probe.ts [messages]
  */
 import { createPool, createRedis, ensureDatabase } from '@cs/storage';
+import Redis from 'ioredis';
 import { TestEnvironment } from '../../test/support/test-environment';
 import { measureFloor } from '../lib/floor';
 import { Traffic } from '../lib/traffic';
@@ -15,7 +16,7 @@ async function main(): Promise<void> {
   await env.setUp();
   await ensureDatabase(env.databaseUrl);
   const pool = createPool(env.databaseUrl);
-  const redis = createRedis(env.redisUrl, { lazyConnect: true });
+  const redis = createRedis(env.redisUrl, { lazyConnect: true }) as Redis;
   await redis.connect();
   const traffic = new Traffic({ users: 20_000, personPairs: 20_000, groups: 2_000, regularPartitions: 3, seed: 20251125 });
   const floor = await measureFloor(pool, redis, traffic.regular(messages).records);

@@ -106,6 +106,11 @@ export class SimulatedClient {
     }
   }
 
+  /** The highest version seen: what the next incremental sync asks from. */
+  get cursor(): bigint {
+    return this.highest;
+  }
+
   /** The merged view, comparable with a full sync. */
   view(): ComparableSummary[] {
     return summaries([...this.conversations.values()]);

@@ -43,6 +43,8 @@ export interface TrafficOptions {
   /** Events per batch, on average (poison included). */
   eventsPerBatch: number;
   poisonRate: number;
+  /** Share of events that go to a few hot channels (a pair and a group), so their windows outgrow RECENT_MESSAGES_KEPT. */
+  hotShare?: number;
 }
 
 const PERSON = 1;
@@ -268,13 +270,15 @@ export function planTraffic(seed: number, options: TrafficOptions): TrafficPlan 
         .map((g) => valid(g, JSON.stringify({ type: 'subscribers_added', channel_id: g.id, channel_type: g.type, subscribers: g.members }))),
     );
   }
+  const hot = [channels[0], groups[0]];
+  const pickChannel = () => (options.hotShare && chance(options.hotShare) ? pick(hot) : pick(channels));
   for (let b = 0; b < options.batches; b++) {
     clock += int(1, 4);
     const batch: PlannedRecord[] = [];
     const last = b === options.batches - 1;
     const size = options.eventsPerBatch + int(-3, 3);
     while (batch.length < size) {
-      const channel = pick(channels);
+      const channel = pickChannel();
       if (chance(options.poisonRate)) batch.push(poisonRecord(channel));
       else batch.push(...next(channel));
     }

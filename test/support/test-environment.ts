@@ -1,21 +1,25 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import Redis from 'ioredis';
+import Redis, { Cluster } from 'ioredis';
 import { Admin, Kafka, Producer, logLevel } from 'kafkajs';
 import { Client } from 'pg';
 import { channelKeyOfRaw } from '@cs/events';
 import { createKeyedProducer } from '@cs/kafka';
-import { frontierOf, redisKeys } from '@cs/storage';
+import { ProjectionCache } from '../../libs/storage/src/redis/projection.cache';
+import { RedisClient, createRedis, frontierOf, redisKeys, setRedisKeyPrefix, slotOf, unlinkMatching } from '../../libs/storage/src/redis/redis-layout';
 import { stringifyExact } from './json';
 import { waitFor } from './wait-for';
 
 const BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const POSTGRES_ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_HOST_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** A Redis Cluster to run against instead (`redis+cluster://host:port,...`): each file then keeps to its own key prefix (REDIS_KEY_PREFIX), since a cluster has no dbs to hand out. */
+const REDIS_CLUSTER_URL = process.env.TEST_REDIS_CLUSTER_URL;
 
 /**
  * One test file's private world: its own topic, consumer group, database and
- * Redis db, so files run side by side and leave nothing behind.
+ * Redis db (or, on a Redis Cluster, key prefix), so files run side by side and
+ * leave nothing behind.
  */
 export class TestEnvironment {
   readonly topic: string;
@@ -24,9 +28,11 @@ export class TestEnvironment {
   readonly databaseName: string;
   readonly kafka: Kafka;
   redisDb = -1;
+  /** On a Redis Cluster: the prefix of every key this file's apps write. */
+  readonly redisKeyPrefix: string;
   private producer?: Promise<Producer>;
   private admin?: Admin;
-  private redisClient?: Redis;
+  private redisClient?: RedisClient;
 
   constructor(readonly name: string, readonly partitions = 3) {
     const suffix = `${name.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${randomBytes(4).toString('hex')}`;
@@ -34,6 +40,7 @@ export class TestEnvironment {
     this.dlqTopic = `${this.topic}.dlq`;
     this.groupId = `test-${suffix}`;
     this.databaseName = `cs_test_${suffix}`;
+    this.redisKeyPrefix = REDIS_CLUSTER_URL ? `t-${suffix}:` : '';
     this.kafka = new Kafka({ clientId: `test-${name}`, brokers: BROKERS, logLevel: logLevel.NOTHING });
   }
 
@@ -42,7 +49,12 @@ export class TestEnvironment {
   }
 
   get redisUrl(): string {
-    return `${REDIS_HOST_URL}/${this.redisDb}`;
+    return REDIS_CLUSTER_URL ?? `${REDIS_HOST_URL}/${this.redisDb}`;
+  }
+
+  /** REDIS_URL (and on a cluster REDIS_KEY_PREFIX) for apps that use this file's Redis. */
+  redisEnv(): Record<string, string> {
+    return { REDIS_URL: this.redisUrl, ...(REDIS_CLUSTER_URL ? { REDIS_KEY_PREFIX: this.redisKeyPrefix } : {}) };
   }
 
   /** Environment variables for the apps under test. */
@@ -54,16 +66,22 @@ export class TestEnvironment {
       KAFKA_GROUP_ID: this.groupId,
       KAFKA_PARTITIONS: String(this.partitions),
       DATABASE_URL: this.databaseUrl,
-      REDIS_URL: this.redisUrl,
+      ...this.redisEnv(),
       LOG_LEVEL: 'warn',
       ...extra,
     };
   }
 
   async setUp(): Promise<void> {
-    this.redisDb = await claimRedisDb(this.name);
-    this.redisClient = new Redis(this.redisUrl, { lazyConnect: false });
-    await this.redisClient.flushdb();
+    if (REDIS_CLUSTER_URL) {
+      // This process's redisKeys name the same keys as the apps'.
+      setRedisKeyPrefix(this.redisKeyPrefix);
+      this.redisClient = createRedis(REDIS_CLUSTER_URL, { enableOfflineQueue: true, maxRetriesPerRequest: 3 });
+    } else {
+      this.redisDb = await claimRedisDb(this.name);
+      this.redisClient = new Redis(this.redisUrl, { lazyConnect: false });
+    }
+    await this.clearRedis();
     this.admin = this.kafka.admin();
     await this.admin.connect();
     const topics = [
@@ -89,15 +107,38 @@ export class TestEnvironment {
     await this.admin?.deleteGroups([this.groupId, `${this.groupId}.dead-letters`]).catch(() => undefined);
     await this.admin?.disconnect().catch(() => undefined);
     if (this.redisClient) {
-      await this.redisClient.flushdb().catch(() => undefined);
+      await this.clearRedis().catch(() => undefined);
       this.redisClient.disconnect();
     }
     await releaseRedisDb(this.redisDb);
     await withPostgres((client) => client.query(`DROP DATABASE IF EXISTS "${this.databaseName}" WITH (FORCE)`)).catch(() => undefined);
   }
 
-  get redis(): Redis {
+  get redis(): RedisClient {
     return this.redisClient!;
+  }
+
+  /** Everything of this file's in Redis: its db, or on a cluster its key prefix. */
+  private async clearRedis(): Promise<void> {
+    if (REDIS_CLUSTER_URL) await unlinkMatching(this.redis, `${this.redisKeyPrefix}*`);
+    else await (this.redis as Redis).flushdb();
+  }
+
+  /**
+   * Loses what this file's apps keep in Redis, as FLUSHDB (or a restart
+   * without persistence) does. On a cluster: what one master holds — one
+   * that does not serve the global keys, so only its slots' markers tell.
+   */
+  async flushRedis(): Promise<void> {
+    if (!(this.redis instanceof Cluster)) return void (await this.redis.flushdb());
+    const globalMaster = this.redis.slots[slotOf(redisKeys.complete)][0];
+    const victim = this.redis.nodes('master').find((node) => `${node.options.host}:${node.options.port}` !== globalMaster)!;
+    await unlinkMatching(this.redis, `${this.redisKeyPrefix}*`, [victim]);
+  }
+
+  /** Whether the apps' Redis holds everything PostgreSQL does, as the consumer's repair check sees it. */
+  async redisIsComplete(): Promise<boolean> {
+    return new ProjectionCache(this.redis).isComplete();
   }
 
   /**
@@ -131,7 +172,9 @@ export class TestEnvironment {
 
   /**
    * Waits until the consumer has applied everything produced so far (its
-   * checkpoints reach the topic's end offsets) and W has passed it (Redis's
+   * checkpoints reach the topic's end offsets, read by a fresh admin client:
+   * one that cached the topic's metadata would not know of partitions added
+   * since) and W has passed it (Redis's
    * frontier is at or above every version handed out): answers then report
    * every conversation at its own version.
    */
@@ -153,7 +196,9 @@ export class TestEnvironment {
   }
 
   private async waitUntilCheckpointsReachEnds(timeoutMs: number): Promise<void> {
-    const ends = await this.admin!.fetchTopicOffsets(this.topic);
+    const admin = this.kafka.admin();
+    await admin.connect();
+    const ends = await admin.fetchTopicOffsets(this.topic).finally(() => admin.disconnect());
     await waitFor(
       'the consumer to apply every produced event',
       () =>

@@ -11,6 +11,7 @@ import {
   ProjectionRepository,
   createPool,
   createRedis,
+  setRedisKeyPrefix,
   migrate,
   postgresAnswers,
   redisAnswers,
@@ -38,6 +39,7 @@ async function main(): Promise<void> {
     statement_timeout: TUNING.postgres.apiStatementTimeoutMs,
     query_timeout: TUNING.postgres.apiQueryTimeoutMs,
   });
+  setRedisKeyPrefix(config.redisKeyPrefix);
   const redis = createRedis(config.redisUrl);
   const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'conversation-sync-api', log: (level, msg, extra) => log[level](msg, extra) });
   await retryUntil('create topics', () => ensureTopics(kafka, [{ topic: config.kafkaTopic, numPartitions: config.kafkaPartitions }]), retrying('create topics'));

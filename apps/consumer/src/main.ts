@@ -9,6 +9,7 @@ import {
   ProjectionRepository,
   createPool,
   createRedis,
+  setRedisKeyPrefix,
   migrate,
   postgresAnswers,
   redisAnswers,
@@ -27,11 +28,12 @@ async function main(): Promise<void> {
   const retrying = (step: string) => (error: unknown) => log.warn(`${step} failed, retrying`, { error });
   await retryUntil('migrate', () => migrate(config.databaseUrl), retrying('migrate'));
   // A consumer frozen inside a transaction (SIGSTOP, a long GC) loses its session, and so its
-  // partition's row lock, after this long; its late Redis writes are then refused (see HPUT).
+  // partition's row lock, after this long; its late Redis writes are then refused (see ENTRY and SPUT).
   const pool = createPool(config.databaseUrl, {
     max: config.pgPoolSize ?? Math.max(TUNING.postgres.consumerPoolSize, config.kafkaPartitionsInFlight * 2 + 2),
     idle_in_transaction_session_timeout: config.pgIdleInTransactionTimeoutMs,
   });
+  setRedisKeyPrefix(config.redisKeyPrefix);
   const redis = createRedis(config.redisUrl);
   const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'conversation-sync-consumer', log: (level, msg, extra) => log[level](msg, extra) });
   await retryUntil('create topics', () => ensureTopics(kafka, [

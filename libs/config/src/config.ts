@@ -23,6 +23,7 @@ export const CONFIG_VARIABLES = [
   'KAFKA_MAX_BYTES_PER_PARTITION',
   'SHUTDOWN_TIMEOUT_MS',
   'PG_IDLE_IN_TRANSACTION_TIMEOUT_MS',
+  'REDIS_KEY_PREFIX',
 ] as const;
 
 export type ConfigVariable = (typeof CONFIG_VARIABLES)[number];
@@ -35,7 +36,10 @@ export interface AppConfig {
   /** Partitions of KAFKA_TOPIC when this service has to create it. */
   kafkaPartitions: number;
   databaseUrl: string;
+  /** `redis://` / `rediss://` (one Redis) or `redis+cluster://host:port,host:port` (a Redis Cluster's seed nodes). */
   redisUrl: string;
+  /** Put before every Redis key, so deployments (or test files) can share one Redis or cluster. */
+  redisKeyPrefix: string;
   apiPort: number;
   consumerHttpPort: number;
   apiToken: string | null;
@@ -93,7 +97,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     kafkaGroupId: nonEmpty(read('KAFKA_GROUP_ID', 'conversation-sync'), 'KAFKA_GROUP_ID'),
     kafkaPartitions: integer(read('KAFKA_PARTITIONS', '3'), 'KAFKA_PARTITIONS', 1, 1000),
     databaseUrl: url(read('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/conversation_sync'), 'DATABASE_URL', ['postgres:', 'postgresql:']),
-    redisUrl: url(read('REDIS_URL', 'redis://127.0.0.1:6379/0'), 'REDIS_URL', ['redis:', 'rediss:']),
+    redisUrl: redisUrl(read('REDIS_URL', 'redis://127.0.0.1:6379/0')),
+    redisKeyPrefix: keyPrefix(env.REDIS_KEY_PREFIX ?? ''),
     apiPort: integer(read('API_PORT', '5001'), 'API_PORT', 1, 65535),
     consumerHttpPort: integer(read('CONSUMER_HTTP_PORT', '5002'), 'CONSUMER_HTTP_PORT', 1, 65535),
     apiToken: env.API_TOKEN ? env.API_TOKEN : null,
@@ -165,6 +170,21 @@ function url(value: string, name: ConfigVariable, protocols: string[]): string {
     throw new ConfigError(name, `must be a URL, got ${JSON.stringify(value)}`);
   }
   if (!protocols.includes(parsed.protocol)) throw new ConfigError(name, `must start with ${protocols.join(' or ')}//`);
+  return value;
+}
+
+/** One Redis by URL, or a cluster by its seed nodes: `redis+cluster://[user:password@]host:port[,host:port...]`. */
+function redisUrl(value: string): string {
+  if (!value.startsWith('redis+cluster:')) return url(value, 'REDIS_URL', ['redis:', 'rediss:', 'redis+cluster:']);
+  const nodes = value.slice('redis+cluster://'.length).replace(/^.*@/, '').replace(/\/$/, '');
+  if (!value.startsWith('redis+cluster://') || !nodes.split(',').every((node) => /^[^\s:,/@]+:\d{1,5}$/.test(node.trim()))) {
+    throw new ConfigError('REDIS_URL', `must be redis+cluster://host:port[,host:port...] for a cluster, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function keyPrefix(value: string): string {
+  if (!/^[A-Za-z0-9:._-]{0,64}$/.test(value)) throw new ConfigError('REDIS_KEY_PREFIX', `must be at most 64 of A-Z a-z 0-9 : . _ -, got ${JSON.stringify(value)}`);
   return value;
 }
 

@@ -13,6 +13,7 @@ describe('loadConfig', () => {
       kafkaPartitions: 3,
       databaseUrl: 'postgres://postgres@127.0.0.1:5432/conversation_sync',
       redisUrl: 'redis://127.0.0.1:6379/0',
+      redisKeyPrefix: '',
       apiPort: 5001,
       consumerHttpPort: 5002,
       apiToken: null,
@@ -64,7 +65,7 @@ describe('loadConfig', () => {
     [{ KAFKA_PARTITIONS: '0' }, 'KAFKA_PARTITIONS must be an integer in 1..1000, got "0"'],
     [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL must be a URL'],
     [{ DATABASE_URL: 'mysql://db/x' }, 'DATABASE_URL must start with postgres: or postgresql://'],
-    [{ REDIS_URL: 'http://127.0.0.1:6379' }, 'REDIS_URL must start with redis: or rediss://'],
+    [{ REDIS_URL: 'http://127.0.0.1:6379' }, 'REDIS_URL must start with redis: or rediss: or redis+cluster://'],
     [{ API_PORT: 'abc' }, 'API_PORT must be an integer in 1..65535, got "abc"'],
     [{ CONSUMER_HTTP_PORT: '65536' }, 'CONSUMER_HTTP_PORT must be an integer in 1..65535'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of error, warn, info, debug, got "loud"'],
@@ -96,5 +97,24 @@ describe('loadConfig', () => {
     const table = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('## HTTP endpoints'));
     const documented = [...table.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((match) => match[1]);
     expect([...documented].sort()).toEqual([...CONFIG_VARIABLES].sort());
+  });
+});
+
+describe('REDIS_URL and REDIS_KEY_PREFIX', () => {
+  it.each([
+    { value: 'redis://cache:6379/2', prefix: undefined, url: 'redis://cache:6379/2', keyPrefix: '' },
+    { value: 'redis+cluster://10.0.0.1:7001,10.0.0.2:7001', prefix: 'prod:', url: 'redis+cluster://10.0.0.1:7001,10.0.0.2:7001', keyPrefix: 'prod:' },
+    { value: 'redis+cluster://user:pw@h1:7001', prefix: '', url: 'redis+cluster://user:pw@h1:7001', keyPrefix: '' },
+  ])('$value with prefix $prefix is a Redis to use', ({ value, prefix, url, keyPrefix }) => {
+    const config = loadConfig({ REDIS_URL: value, REDIS_KEY_PREFIX: prefix });
+    expect({ url: config.redisUrl, keyPrefix: config.redisKeyPrefix }).toEqual({ url, keyPrefix });
+  });
+
+  it.each([
+    ['REDIS_URL', { REDIS_URL: 'redis+cluster://h1' }, 'must be redis+cluster://host:port[,host:port...] for a cluster, got "redis+cluster://h1"'],
+    ['REDIS_URL', { REDIS_URL: 'redis+cluster://h1:7001,,h2:7002' }, 'must be redis+cluster://host:port[,host:port...] for a cluster'],
+    ['REDIS_KEY_PREFIX', { REDIS_KEY_PREFIX: 'a b' }, 'must be at most 64 of A-Z a-z 0-9 : . _ -, got "a b"'],
+  ])('%s %j is refused, naming the variable', (variable, env, problem) => {
+    expect(() => loadConfig(env)).toThrow(`Invalid configuration: ${variable} ${problem}`);
   });
 });

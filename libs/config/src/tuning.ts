@@ -39,6 +39,8 @@ export const TUNING = {
     sessionTimeoutMs: 10_000,
     heartbeatIntervalMs: 1_000,
     rebalanceTimeoutMs: 20_000,
+    /** How often the consumer refreshes the topic's metadata, and so how soon it sees partitions added (kafkajs' default: 5 minutes). */
+    metadataMaxAgeMs: 10_000,
     /** The consumer never gives up on Kafka: it stays in its group until Kafka is back. */
     consumerRetry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5_000 },
     /** Partitions whose batches write and commit side by side. Setting: KAFKA_PARTITIONS_IN_FLIGHT. */

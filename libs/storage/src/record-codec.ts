@@ -8,9 +8,9 @@ import {
   indexEntryOf,
   keptNewMessages,
 } from '@cs/domain';
-import { CHANNEL_FIELDS, CONVERSATION_FIELDS, decodeFields, encodeFields } from './record-fields';
+import { CHANNEL_FIELDS, CONVERSATION_FIELDS, MESSAGE_FIELDS, decodeFields, encodeFields } from './record-fields';
 
-export { CHANNEL_FIELDS, CONVERSATION_FIELDS, channelFieldPosition } from './record-fields';
+export { CHANNEL_FIELDS, CONVERSATION_FIELDS, MESSAGE_FIELDS, channelFieldPosition } from './record-fields';
 
 /**
  * The records' stored text: JSON arrays with int64 values as decimal strings,
@@ -80,12 +80,12 @@ export function decodeChannel(text: string): ChannelRecord {
 }
 
 export function encodeMessage(m: MessageRecord): string {
-  return JSON.stringify([m.channelKey, m.seq, m.messageId.toString(), m.fromUid, m.timestamp, m.clientMsgNo, m.version.toString(), m.recipients, m.body, m.lane]);
+  return encodeFields(MESSAGE_FIELDS, m);
 }
 
 export function decodeMessage(text: string): MessageRecord {
-  const [channelKey, seq, messageId, fromUid, timestamp, clientMsgNo, version, recipients, body, lane] = JSON.parse(text);
-  return { channelKey, seq, messageId: BigInt(messageId), fromUid, timestamp, clientMsgNo, version: BigInt(version), recipients, body, lane };
+  const values: unknown[] = JSON.parse(text);
+  return decodeFields(MESSAGE_FIELDS, (_field, i) => values[i]);
 }
 
 export function encodeWindow(w: MessageWindow): string {

@@ -1,5 +1,16 @@
-import { ChannelRecord, ConversationRecord } from '@cs/domain';
-import { CHANNEL_FIELDS, CONVERSATION_FIELDS, channelFieldPosition, decodeChannel, decodeConversation, encodeChannel, encodeConversation } from './record-codec';
+import { ChannelRecord, ConversationRecord, MessageRecord } from '@cs/domain';
+import {
+  CHANNEL_FIELDS,
+  CONVERSATION_FIELDS,
+  MESSAGE_FIELDS,
+  channelFieldPosition,
+  decodeChannel,
+  decodeConversation,
+  decodeMessage,
+  encodeChannel,
+  encodeConversation,
+  encodeMessage,
+} from './record-codec';
 
 /** The batch that wrote the record (Redis compares it before replacing one). */
 const writtenAt = 9_223_372_036_854_773_760n;
@@ -21,10 +32,25 @@ const conversation: ConversationRecord = {
   clearedVersion: null,
 };
 
+const message: MessageRecord = {
+  channelKey: '[2,"g"]',
+  seq: 9_007_199_254_740_991,
+  messageId: 9_223_372_036_854_775_807n,
+  fromUid: 'u',
+  timestamp: 1_700_000_000,
+  clientMsgNo: '9223372036854775807',
+  version: 9_223_372_036_854_774_784n,
+  recipients: null,
+  body: '"message_id":9223372036854775807',
+  lane: null,
+};
+
 describe('record codec, from the field lists', () => {
   it.each([
     ['a channel', channel, encodeChannel, decodeChannel],
     ['a conversation', conversation, encodeConversation, decodeConversation],
+    ['a message of the channel window', message, encodeMessage, decodeMessage],
+    ['a message of a recipient window', { ...message, recipients: ['v'], lane: 'v' }, encodeMessage, decodeMessage],
   ] as const)('%s round-trips exactly (int64 as decimal strings, nulls kept)', (_what, record, encode, decode) => {
     const text = (encode as (r: typeof record, at: bigint) => string)(record, writtenAt);
     expect(text).not.toMatch(/:?9223372036854774784[^"]/);
@@ -39,5 +65,6 @@ describe('record codec, from the field lists', () => {
     const conversationValues = JSON.parse(encodeConversation(conversation, writtenAt));
     expect(conversationValues).toHaveLength(CONVERSATION_FIELDS.length + 1);
     expect(conversationValues[CONVERSATION_FIELDS.length]).toBe('9223372036854773760');
+    expect(JSON.parse(encodeMessage(message))).toHaveLength(MESSAGE_FIELDS.length);
   });
 });

@@ -1,12 +1,14 @@
 // Type-only: the bench loads redis-layout.ts from source, without the @cs path aliases.
-import type { ChannelRecord, ConversationRecord } from '@cs/domain';
+import type { ChannelRecord, ConversationRecord, MessageRecord } from '@cs/domain';
 
 /**
  * How a field is stored: in the JSON array (codec; Redis and PostgreSQL's
  * input) and as a PostgreSQL column. bigint: a seq (a JS number, ≤ 2^53);
- * int64: a version (a decimal string in JSON, a bigint in JS; may be null).
+ * int64: a version or id (a decimal string in JSON, a bigint in JS; may be
+ * null). lane: a message window's lane, null in JS and JSON, '' in its
+ * PostgreSQL column (part of the primary key, so never NULL there).
  */
-export type StoredType = 'text' | 'smallint' | 'integer' | 'bigint' | 'jsonb' | 'int64';
+export type StoredType = 'text' | 'smallint' | 'integer' | 'bigint' | 'jsonb' | 'int64' | 'lane';
 
 export interface StoredField<R> {
   field: keyof R & string;
@@ -46,6 +48,19 @@ export const CONVERSATION_FIELDS: readonly StoredField<ConversationRecord>[] = [
   { field: 'clearedVersion', column: 'cleared_version', sql: 'int64' },
 ];
 
+export const MESSAGE_FIELDS: readonly StoredField<MessageRecord>[] = [
+  { field: 'channelKey', column: 'channel_key', sql: 'text', fixed: true },
+  { field: 'seq', column: 'seq', sql: 'bigint', fixed: true },
+  { field: 'messageId', column: 'message_id', sql: 'int64' },
+  { field: 'fromUid', column: 'from_uid', sql: 'text' },
+  { field: 'timestamp', column: 'timestamp', sql: 'bigint' },
+  { field: 'clientMsgNo', column: 'client_msg_no', sql: 'text' },
+  { field: 'version', column: 'version', sql: 'int64' },
+  { field: 'recipients', column: 'recipients', sql: 'jsonb' },
+  { field: 'body', column: 'body', sql: 'text' },
+  { field: 'lane', column: 'lane', sql: 'lane', fixed: true },
+];
+
 /** 1-based position of a channel field in its stored JSON array, for Lua. */
 export function channelFieldPosition(field: keyof ChannelRecord): number {
   return CHANNEL_FIELDS.findIndex((f) => f.field === field) + 1;
@@ -66,7 +81,20 @@ export function decodeFields<R>(fields: readonly StoredField<R>[], valueAt: (fie
   const record: Record<string, unknown> = {};
   fields.forEach((f, i) => {
     const value = valueAt(f, i);
-    record[f.field] = f.sql === 'int64' ? (value === null ? null : BigInt(value as string)) : f.sql === 'bigint' ? Number(value) : value;
+    record[f.field] = decodedValue(f.sql, value);
   });
   return record as R;
+}
+
+function decodedValue(sql: StoredType, value: unknown): unknown {
+  switch (sql) {
+    case 'int64':
+      return value === null ? null : BigInt(value as string);
+    case 'bigint':
+      return Number(value);
+    case 'lane':
+      return value === '' || value === null || value === undefined ? null : value;
+    default:
+      return value;
+  }
 }

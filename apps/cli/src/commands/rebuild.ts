@@ -7,6 +7,7 @@ import {
   ProjectionRepository,
   createPool,
   createRedis,
+  setRedisKeyPrefix,
   migrate,
 } from '@cs/storage';
 import { Admin } from 'kafkajs';
@@ -47,6 +48,7 @@ Prints one final line: rebuilt: <N> events applied, <M> dead letters, <P> partit
     await migrate(config.databaseUrl);
     const pool = createPool(config.databaseUrl);
     // The CLI talks to Redis right away: queue commands until it is connected.
+    setRedisKeyPrefix(config.redisKeyPrefix);
     const redis = createRedis(config.redisUrl, { enableOfflineQueue: true, maxRetriesPerRequest: 3 });
     try {
       const busy = await activeMembers(admin, config.kafkaGroupId);

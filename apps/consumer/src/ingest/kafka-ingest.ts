@@ -39,6 +39,7 @@ export class KafkaIngest {
       sessionTimeout: TUNING.ingest.sessionTimeoutMs,
       heartbeatInterval: TUNING.ingest.heartbeatIntervalMs,
       rebalanceTimeout: TUNING.ingest.rebalanceTimeoutMs,
+      metadataMaxAge: TUNING.ingest.metadataMaxAgeMs,
       maxBytesPerPartition: limits.maxBytesPerPartition,
       maxBytes: limits.maxBytesPerPartition * Math.max(TUNING.ingest.partitionsPerFetch, limits.partitionsInFlight),
       retry: { ...TUNING.ingest.consumerRetry },

@@ -17,7 +17,7 @@ import {
   versionStepAtOrBelow,
 } from '@cs/domain';
 import { Pool, PoolClient } from 'pg';
-import { CHANNEL_FIELDS, CONVERSATION_FIELDS, EncodedChanges, jsonArrayOf } from '../record-codec';
+import { CHANNEL_FIELDS, CONVERSATION_FIELDS, EncodedChanges, MESSAGE_FIELDS, jsonArrayOf } from '../record-codec';
 import { StoredField, StoredType, decodeFields } from '../record-fields';
 import { inTransaction } from './database';
 import { StoreSnapshot, SyncReadStore } from '../user-snapshot';
@@ -286,8 +286,8 @@ export class ProjectionRepository implements SyncReadStore {
            ON CONFLICT (uid, channel_key) DO UPDATE SET ${updatesOf(CONVERSATION_FIELDS)},
              index_version = EXCLUDED.index_version, index_ts = EXCLUDED.index_ts, large_member = EXCLUDED.large_member),
          saved_messages AS (
-           INSERT INTO messages (channel_key, seq, message_id, from_uid, timestamp, client_msg_no, version, recipients, body, lane)
-           SELECT r->>0, (r->>1)::bigint, (r->>2)::bigint, r->>3, (r->>4)::bigint, r->>5, (r->>6)::bigint, ${jsonbAt('r', 7)}, r->>8, coalesce(r->>9, '')
+           INSERT INTO messages (${MESSAGE_COLUMNS})
+           SELECT ${valuesOf(MESSAGE_FIELDS, 'r')}
              FROM jsonb_array_elements($3::jsonb) AS r
            ON CONFLICT (channel_key, lane, seq) DO NOTHING),
          saved_windows AS (
@@ -423,7 +423,7 @@ export class ProjectionRepository implements SyncReadStore {
     order: 'ASC' | 'DESC',
   ): Promise<{ i: number; message: MessageRecord }[]> {
     const { rows } = await this.pool.query(
-      `SELECT wanted.i, ${MESSAGE_COLUMNS}
+      `SELECT wanted.i, ${MESSAGE_COLUMNS_OF_M}
          FROM unnest($1::int[], $2::text[], $3::bigint[], $4::bigint[], $5::int[], $6::text[], $7::text[], $8::bigint[])
               AS wanted(i, channel_key, after_seq, upto_seq, lim, uid, membership, left_version)
          CROSS JOIN LATERAL (
@@ -476,7 +476,7 @@ export class ProjectionRepository implements SyncReadStore {
     afterKey = '';
     for (;;) {
       const { rows } = await client.query(
-        `SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE (channel_key, lane, seq) > ($1, $2, $3::bigint) ORDER BY channel_key, lane, seq LIMIT $4`,
+        `SELECT ${MESSAGE_COLUMNS_OF_M} FROM messages m WHERE (channel_key, lane, seq) > ($1, $2, $3::bigint) ORDER BY channel_key, lane, seq LIMIT $4`,
         [afterKey, afterLane, afterSeq, pageSize],
       );
       if (rows.length === 0) break;
@@ -525,7 +525,8 @@ function lockedFrom(row: LockedRow, floor: bigint): LockedPartition {
 /** int64 columns leave PostgreSQL as text inside JSON, so no double ever holds them. */
 const CHANNEL_COLUMNS_AS_JSON = columnsAsJsonOf(CHANNEL_FIELDS);
 const CONVERSATION_COLUMNS_AS_JSON = columnsAsJsonOf(CONVERSATION_FIELDS);
-const MESSAGE_COLUMNS = 'm.channel_key, m.seq, m.message_id, m.from_uid, m.timestamp, m.client_msg_no, m.version, m.recipients, m.body, m.lane';
+const MESSAGE_COLUMNS = columnsOf(MESSAGE_FIELDS);
+const MESSAGE_COLUMNS_OF_M = columnsOf(MESSAGE_FIELDS, 'm.');
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Row = Record<string, any>;
@@ -547,8 +548,8 @@ function conversationFromRow(row: Row): ConversationRecord {
   return decodeFields(CONVERSATION_FIELDS, ({ column }) => row[column]);
 }
 
-function columnsOf<R>(fields: readonly StoredField<R>[]): string {
-  return fields.map(({ column }) => column).join(', ');
+function columnsOf<R>(fields: readonly StoredField<R>[], qualifier = ''): string {
+  return fields.map(({ column }) => qualifier + column).join(', ');
 }
 
 function columnsAsJsonOf<R>(fields: readonly StoredField<R>[]): string {
@@ -565,18 +566,7 @@ function updatesOf<R>(fields: readonly StoredField<R>[]): string {
 }
 
 function messageFromRow(row: Row): MessageRecord {
-  return {
-    channelKey: row.channel_key,
-    seq: Number(row.seq),
-    messageId: BigInt(row.message_id),
-    fromUid: row.from_uid,
-    timestamp: Number(row.timestamp),
-    clientMsgNo: row.client_msg_no,
-    version: BigInt(row.version),
-    recipients: row.recipients as string[] | null,
-    body: row.body,
-    lane: row.lane === '' ? null : row.lane,
-  };
+  return decodeFields(MESSAGE_FIELDS, ({ column }) => row[column]);
 }
 
 function windowFromRow(row: Row): MessageWindow {
@@ -597,6 +587,8 @@ function valueAt(array: string, index: number, sql: StoredType): string {
       return jsonbAt(array, index);
     case 'int64':
       return `(${array}->>${index})::bigint`;
+    case 'lane':
+      return `coalesce(${array}->>${index}, '')`;
     default:
       return `(${array}->>${index})::${sql}`;
   }

@@ -1,5 +1,5 @@
 import { ChannelRecord, ConversationRecord, IndexEntry, MessageRecord, RecentsRequest, SyncReadPlan, isVisibleTo, lanesReadBy } from '@cs/domain';
-import Redis from 'ioredis';
+import { Cluster } from 'ioredis';
 import { StoredRecords } from '../postgres/projection.repository';
 import { StoreSnapshot, SyncReadStore } from '../user-snapshot';
 import {
@@ -17,10 +17,14 @@ import {
   PUBLISH_FRONTIER_SCRIPT,
   READ_INDEX_SCRIPT,
   READ_STAMP_SCRIPT,
+  RedisClient,
   STAMP_FIELD,
   frontierField,
   frontierOf,
+  isCluster,
+  redisKeyPrefix,
   redisKeys,
+  slotOf,
   timeMember,
   unlinkMatching,
   versionScore,
@@ -42,10 +46,19 @@ export class ProjectionCache implements SyncReadStore {
   private stampReads: { uid: string; resolve: (stamp: { stamp: bigint; frontier: bigint } | null) => void; reject: (error: unknown) => void }[] = [];
   private highestFrontier: bigint | null = null;
 
-  constructor(private readonly redis: Redis) {
+  /**
+   * Redis Cluster: every script and pipeline stays inside one hash slot, so a
+   * batch's commands are grouped per slot and sent side by side, reads that
+   * span slots are split (W, in the {global} slot, read first), and each slot
+   * carries its own complete marker (redisKeys.slotComplete).
+   */
+  private readonly cluster: boolean;
+
+  constructor(private readonly redis: RedisClient) {
+    this.cluster = isCluster(redis);
     // EVALSHA once the script is known on the connection (ioredis sends EVAL first on each new one).
     if (!('csReadStamp' in redis)) redis.defineCommand('csReadStamp', { numberOfKeys: 4, lua: READ_STAMP_SCRIPT });
-    if (!('csReadIndex' in redis)) redis.defineCommand('csReadIndex', { numberOfKeys: 4, lua: READ_INDEX_SCRIPT });
+    if (!('csReadIndex' in redis)) redis.defineCommand('csReadIndex', { numberOfKeys: 5, lua: READ_INDEX_SCRIPT });
     if (!('csPublishFrontier' in redis)) redis.defineCommand('csPublishFrontier', { numberOfKeys: 1, lua: PUBLISH_FRONTIER_SCRIPT });
   }
 
@@ -56,7 +69,7 @@ export class ProjectionCache implements SyncReadStore {
    * `refused`: records kept because a later batch had written them.
    */
   async writeBatch(changes: EncodedChanges, writtenAt: bigint): Promise<{ complete: boolean; refused: number }> {
-    const script = new ScriptedCommands();
+    const script = this.newScript();
     const written = writtenAt.toString();
     conversationCommands(script, changes.conversations, written);
     for (const channel of changes.channels) channelCommand(script, channel, written);
@@ -75,6 +88,15 @@ export class ProjectionCache implements SyncReadStore {
   /** W as Redis publishes it now, or null when it is not whole (flushed, not yet republished). */
   async readFrontier(): Promise<bigint | null> {
     return this.noteFrontier(frontierOf(await this.redis.hgetall(redisKeys.frontier).then(flatFields)));
+  }
+
+  /** W, or null when it is unknown or Redis is not complete: one {global} round trip, read before anything it bounds. */
+  private async readWholeFrontier(): Promise<bigint | null> {
+    const found = await this.redis.pipeline().hgetall(redisKeys.frontier).exists(redisKeys.complete).exec();
+    if (!found || found.some(([error]) => error)) return null;
+    const [[, fields], [, complete]] = found as [unknown, unknown][];
+    const frontier = this.noteFrontier(frontierOf(flatFields(fields as Record<string, string>)));
+    return complete === 1 ? frontier : null;
   }
 
   /**
@@ -99,16 +121,33 @@ export class ProjectionCache implements SyncReadStore {
    * written is above W, so it is reported at W and sent again once whole.
    */
   private async runScripted(script: ScriptedCommands): Promise<{ complete: boolean; refused: number }> {
+    const runs = script.finish();
+    if (this.cluster) {
+      // One EVAL per slot group and chunk, each declaring its keys; auto-pipelining sends them per node.
+      const replies = await Promise.all(
+        runs.map(({ slot, keys, packed }) =>
+          this.redis.eval(APPLY_COMMANDS_SCRIPT, keys.length + 1, markerOf(slot), ...keys, packed) as Promise<ApplyReply>,
+        ),
+      );
+      return {
+        complete: replies.every(([complete]) => complete === 1),
+        refused: replies.reduce((sum, [, refused]) => sum + refused, 0),
+      };
+    }
     const pipeline = this.redis.pipeline();
-    for (const packed of script.finish()) pipeline.eval(APPLY_COMMANDS_SCRIPT, 1, redisKeys.complete, packed);
+    for (const { packed } of runs) pipeline.eval(APPLY_COMMANDS_SCRIPT, 1, redisKeys.complete, packed);
     const results = await pipeline.exec();
     if (!results) throw new Error('Redis pipeline failed');
     let refused = 0;
     for (const [error, reply] of results) {
       if (error) throw error;
-      refused += (reply as [number, number])[1];
+      refused += (reply as ApplyReply)[1];
     }
-    return { complete: results.length === 0 || (results[0][1] as [number, number])[0] === 1, refused };
+    return { complete: results.length === 0 || (results[0][1] as ApplyReply)[0] === 1, refused };
+  }
+
+  private newScript(): ScriptedCommands {
+    return new ScriptedCommands(this.cluster ? slotOf : null);
   }
 
   /** Makes the next batch (or the repair timer) rebuild Redis from PostgreSQL. */
@@ -116,8 +155,12 @@ export class ProjectionCache implements SyncReadStore {
     await this.redis.del(redisKeys.complete);
   }
 
+  /** Cluster: also one slot marker per master, so a node that restarted empty is noticed even before a batch touches it. */
   async isComplete(): Promise<boolean> {
-    return (await this.redis.exists(redisKeys.complete)) === 1;
+    if ((await this.redis.exists(redisKeys.complete)) !== 1) return false;
+    if (!isCluster(this.redis)) return true;
+    const found = await Promise.all(slotPerMaster(this.redis).map((slot) => this.redis.exists(redisKeys.slotComplete(slot))));
+    return found.every((exists) => exists === 1);
   }
 
   /**
@@ -135,13 +178,14 @@ export class ProjectionCache implements SyncReadStore {
     await unlinkMatching(this.redis, redisKeys.pattern);
     const written = writtenAt.toString();
     for await (const page of records) {
-      const script = new ScriptedCommands();
+      const script = this.newScript();
       for (const record of page.channels ?? []) channelCommand(script, { record, text: encodeChannel(record, writtenAt) }, written);
       const conversations = (page.conversations ?? []).map(({ record, entry }) => ({ record, text: encodeConversation(record, writtenAt), entry }));
       conversationCommands(script, conversations, written);
       messageCommands(script, (page.messages ?? []).map((record) => ({ record, text: encodeMessage(record) })));
       if (!script.isEmpty()) await this.runScripted(script);
     }
+    if (this.cluster) await Promise.all(Array.from({ length: SLOTS }, (_, slot) => this.redis.set(redisKeys.slotComplete(slot), '1')));
     await this.publishFrontier(frontier.closed, frontier.partitionCount);
     await this.redis.set(redisKeys.complete, '1');
   }
@@ -154,6 +198,7 @@ export class ProjectionCache implements SyncReadStore {
    * API pays one socket write and one read for many requests.
    */
   readStamp(uid: string): Promise<{ stamp: bigint; frontier: bigint } | null> {
+    if (this.cluster) return this.readStampAcrossSlots(uid);
     return new Promise((resolve, reject) => {
       if (this.stampReads.push({ uid, resolve, reject }) === 1) setImmediate(() => this.sendStampReads());
     });
@@ -163,7 +208,7 @@ export class ProjectionCache implements SyncReadStore {
     const reads = this.stampReads;
     this.stampReads = [];
     const pipeline = this.redis.pipeline() as unknown as StampPipeline;
-    for (const { uid } of reads) pipeline.csReadStamp(...stampKeys(uid), STAMP_FIELD);
+    for (const { uid } of reads) pipeline.csReadStamp(...stampKeys(uid), STAMP_FIELD, redisKeyPrefix());
     pipeline.exec().then(
       (results) =>
         reads.forEach(({ resolve, reject }, i) => {
@@ -175,9 +220,52 @@ export class ProjectionCache implements SyncReadStore {
     );
   }
 
+  /** Cluster: READ_STAMP_SCRIPT's reads split by slot — the global keys first, then the user's, then each large group's. */
+  private async readStampAcrossSlots(uid: string): Promise<{ stamp: bigint; frontier: bigint } | null> {
+    const frontier = await this.readWholeFrontier();
+    if (frontier === null) return null;
+    const hash = redisKeys.userConversations(uid);
+    const user = await this.redis.pipeline().hget(hash, STAMP_FIELD).smembers(redisKeys.userLargeGroups(uid)).exists(userSlotMarker(uid)).exec();
+    if (!user || user.some(([error]) => error)) return null;
+    const [[, stampText], [, large], [, complete]] = user as [unknown, unknown][];
+    if (complete !== 1) return null;
+    const channels = await this.readChannels(large as string[]);
+    if (channels === null) return null;
+    let stamp = typeof stampText === 'string' ? BigInt(stampText) : 0n;
+    for (const channel of channels.values()) if (channel.broadcastVersion > stamp) stamp = channel.broadcastVersion;
+    return { stamp, frontier };
+  }
+
   /**
-   * What `plan` names with W (read first, with the index part, in one
-   * script), then the records and channels; null when Redis cannot give it
+   * Read commands ([name, key, ...args]) in one pipeline; in a cluster side
+   * by side (auto-pipelined per node), with the complete marker of every slot
+   * they read, so a node that restarted empty is not taken for data.
+   */
+  private async runReads(commands: string[][]): Promise<[Error | null, unknown][]> {
+    if (!this.cluster) {
+      const replies = await this.redis.pipeline(commands).exec();
+      if (!replies) throw new Error('Redis pipeline failed');
+      return replies;
+    }
+    const slots = [...new Set(commands.map((command) => slotOf(command[1])))];
+    const [markers, replies] = await Promise.all([
+      Promise.all(slots.map((slot) => this.redis.exists(redisKeys.slotComplete(slot)))),
+      Promise.all(
+        commands.map(([name, ...args]) =>
+          this.redis.call(name, ...args).then(
+            (reply): [Error | null, unknown] => [null, reply],
+            (error: Error): [Error | null, unknown] => [error, null],
+          ),
+        ),
+      ),
+    ]);
+    if (markers.some((exists) => exists !== 1)) throw new Error('a Redis Cluster slot is not complete (a node restarted empty?)');
+    return replies;
+  }
+
+  /**
+   * What `plan` names with W (read first), the index part and its records in
+   * one script, then the channels; null when Redis cannot give it
    * (incomplete, W unknown, unreachable). A batch may be half-written
    * meanwhile: its records are all above W (its partition has not closed
    * them), so the answer reports them at W, and a client syncing from that
@@ -186,48 +274,46 @@ export class ProjectionCache implements SyncReadStore {
   async readSnapshot(uid: string, plan: SyncReadPlan): Promise<StoreSnapshot | null> {
     const index = await this.readIndex(uid, plan);
     if (index === null) return null;
-    const { frontier, large, firstRank, keys } = index;
-    const wanted = plan.read === 'everything' ? null : [...keys, ...large];
-    const records = await this.readRecords(uid, wanted);
-    if (records === null) return null;
+    const { frontier, firstRank, keys } = index;
+    const records = index.records ?? (await this.readAllRecords(uid));
     const conversations = records.map(decodeConversation);
     const channels = await this.readChannels(conversations.filter((c) => c.membership === 'member').map((c) => c.channelKey));
     if (channels === null) return null;
     return { conversations, channels, frontier, ranked: plan.read === 'ranked' ? { firstRank, keys } : undefined };
   }
 
-  private async readIndex(uid: string, plan: SyncReadPlan): Promise<{ frontier: bigint; large: string[]; firstRank: number; keys: string[] } | null> {
+  /** W, then (unless everything is read) the index part and the records it names, in the user's slot. `records` null: read them all. */
+  private async readIndex(uid: string, plan: SyncReadPlan): Promise<IndexRead | null> {
     if (plan.read === 'everything') {
-      const found = await this.redis.pipeline().hgetall(redisKeys.frontier).exists(redisKeys.complete).exec();
-      if (!found || found.some(([error]) => error)) return null;
-      const [[, fields], [, complete]] = found as [unknown, unknown][];
-      const frontier = this.noteFrontier(frontierOf(flatFields(fields as Record<string, string>)));
-      return complete === 1 && frontier !== null ? { frontier, large: [], firstRank: 0, keys: [] } : null;
+      const frontier = await this.readWholeFrontier();
+      if (frontier === null) return null;
+      if (this.cluster && (await this.redis.exists(userSlotMarker(uid))) !== 1) return null;
+      return { frontier, firstRank: 0, keys: [], records: null };
     }
+    // Cluster: W from its own slot first; the script then checks the user's slot marker (given twice: no W to read there).
+    const clusterFrontier = this.cluster ? await this.readWholeFrontier() : null;
+    if (this.cluster && clusterFrontier === null) return null;
+    const [first, second] = this.cluster ? [userSlotMarker(uid), userSlotMarker(uid)] : [redisKeys.frontier, redisKeys.complete];
     const indexKey = plan.read === 'changed' ? redisKeys.userByVersion(uid) : redisKeys.userByTime(uid);
     const args = plan.read === 'changed' ? ['changed', versionScore(plan.afterVersion)] : ['ranked', String(plan.from), String(plan.count)];
     const reply = await (this.redis as unknown as IndexReader).csReadIndex(
-      redisKeys.frontier, redisKeys.complete, redisKeys.userLargeGroups(uid), indexKey, ...args,
+      first, second, redisKeys.userLargeGroups(uid), indexKey, redisKeys.userConversations(uid), ...args,
     );
     if (reply === null) return null;
-    const [frontier, large, firstRank, keys] = reply;
-    return { frontier: this.noteFrontier(BigInt(frontier))!, large, firstRank: Number(firstRank), keys };
+    const [frontier, , firstRank, keys, records] = reply;
+    return { frontier: clusterFrontier ?? this.noteFrontier(BigInt(frontier))!, firstRank: Number(firstRank), keys, records };
   }
 
-  /** The user's records among `keys` (all of them for null), in one round trip. */
-  private async readRecords(uid: string, keys: string[] | null): Promise<string[] | null> {
-    const hash = redisKeys.userConversations(uid);
-    if (keys === null) return (await this.redis.hvals(hash)).filter(isRecord);
-    if (keys.length === 0) return [];
-    const found = await this.redis.hmget(hash, ...keys);
-    return found.filter((text): text is string => text !== null && isRecord(text));
+  /** Every record of the user, in one round trip. */
+  private async readAllRecords(uid: string): Promise<string[]> {
+    return (await this.redis.hvals(redisKeys.userConversations(uid))).filter(isRecord);
   }
 
   /** The channel records that exist among `keys`, in one round trip; null when Redis errs. */
   private async readChannels(keys: string[]): Promise<Map<string, ChannelRecord> | null> {
     const channels = new Map<string, ChannelRecord>();
     if (keys.length === 0) return channels;
-    const found = await this.redis.pipeline(keys.map((key) => ['get', redisKeys.channel(key)])).exec();
+    const found = await this.runReads(keys.map((key) => ['get', redisKeys.channel(key)])).catch(() => null);
     if (!found) return null;
     for (const [error, text] of found) {
       if (error) return null;
@@ -259,8 +345,7 @@ export class ProjectionCache implements SyncReadStore {
     const result: MessageRecord[][] = requests.map(() => []);
     let pending = requests.map((request, index) => ({ request, index, fetch: request.count, keys: windowKeys(request.conversation) }));
     while (pending.length > 0) {
-      const replies = await this.redis.pipeline(pending.flatMap(({ request, fetch, keys }) => keys.map((key) => rangeCommand(key, request, fetch)))).exec();
-      if (!replies) throw new Error('Redis pipeline failed');
+      const replies = await this.runReads(pending.flatMap(({ request, fetch, keys }) => keys.map((key) => rangeCommand(key, request, fetch))));
       let reply = 0;
       const next: typeof pending = [];
       for (const item of pending) {
@@ -308,34 +393,68 @@ function rangeCommand(key: string, request: RecentsRequest, fetch: number): stri
  * Commands for APPLY_COMMANDS_SCRIPT, packed as they are added (name, argument
  * count, key, arguments: NUL-separated fields), SCRIPT_CHUNK commands per
  * script run, so each runs for a few milliseconds at most. 'RAISE' sets a hash
- * field to a larger decimal only.
+ * field to a larger decimal only. With `slotOfKey` (Redis Cluster) commands
+ * are grouped per hash slot and each run lists the keys it touches.
  */
 class ScriptedCommands {
-  private readonly packed: Buffer[] = [];
-  private fields: string[] = [];
-  private commands = 0;
+  private readonly runs: ScriptRun[] = [];
+  private readonly open = new Map<number, { fields: string[]; keys: Set<string>; commands: number }>();
 
-  add(name: string, key: string, args: readonly string[]): void {
-    this.fields.push(name, String(args.length + 1), key);
-    for (const arg of args) this.fields.push(arg);
-    if (++this.commands === SCRIPT_CHUNK) this.pack();
+  constructor(private readonly slotOfKey: ((key: string) => number) | null) {}
+
+  /** `alsoTouches`: keys among `args` (Cluster: declared too; they must share `key`'s slot). */
+  add(name: string, key: string, args: readonly string[], alsoTouches: readonly string[] = []): void {
+    const slot = this.slotOfKey === null ? 0 : this.slotOfKey(key);
+    let group = this.open.get(slot);
+    if (!group) this.open.set(slot, (group = { fields: [], keys: new Set(), commands: 0 }));
+    group.fields.push(name, String(args.length + 1), key);
+    for (const arg of args) group.fields.push(arg);
+    if (this.slotOfKey !== null) for (const touched of [key, ...alsoTouches]) group.keys.add(touched);
+    if (++group.commands === SCRIPT_CHUNK) this.pack(slot);
   }
 
   isEmpty(): boolean {
-    return this.packed.length === 0 && this.commands === 0;
+    return this.runs.length === 0 && this.open.size === 0;
   }
 
   /** One packed argument per script run. */
-  finish(): Buffer[] {
-    if (this.commands > 0) this.pack();
-    return this.packed;
+  finish(): ScriptRun[] {
+    for (const slot of [...this.open.keys()]) this.pack(slot);
+    return this.runs;
   }
 
-  private pack(): void {
-    this.packed.push(Buffer.from(this.fields.join(FIELD_SEPARATOR)));
-    this.fields = [];
-    this.commands = 0;
+  private pack(slot: number): void {
+    const group = this.open.get(slot)!;
+    this.runs.push({ slot, keys: [...group.keys], packed: Buffer.from(group.fields.join(FIELD_SEPARATOR)) });
+    this.open.delete(slot);
   }
+}
+
+interface ScriptRun {
+  slot: number;
+  /** The keys the run touches (Cluster only: a script must declare them). */
+  keys: string[];
+  packed: Buffer;
+}
+
+/** APPLY_COMMANDS_SCRIPT's reply: {complete marker existed (1/0), guarded writes refused}. */
+type ApplyReply = [number, number];
+
+const SLOTS = 16_384;
+
+/** The complete marker a script run in `slot` checks: the global one in the {global} slot, the slot's own elsewhere. */
+function markerOf(slot: number): string {
+  return slot === slotOf(redisKeys.complete) ? redisKeys.complete : redisKeys.slotComplete(slot);
+}
+
+/** One slot each master serves, by the client's current slot map. */
+function slotPerMaster(cluster: Cluster): number[] {
+  const firstSlot = new Map<string, number>();
+  cluster.slots.forEach((nodes, slot) => {
+    const master = nodes?.[0];
+    if (master !== undefined && !firstSlot.has(master)) firstSlot.set(master, slot);
+  });
+  return [...firstSlot.values()];
 }
 
 const SCRIPT_CHUNK = 1_000;
@@ -356,13 +475,26 @@ interface FrontierCommands {
 
 /** The connection with READ_INDEX_SCRIPT defined as a command. */
 interface IndexReader {
-  csReadIndex(...keysThenArgs: string[]): Promise<[string, string[], number, string[]] | null>;
+  csReadIndex(...keysThenArgs: string[]): Promise<[string, string[], number, string[], string[]] | null>;
+}
+
+interface IndexRead {
+  frontier: bigint;
+  firstRank: number;
+  keys: string[];
+  /** The records of `keys` and of the user's large groups; null: all of the user's records are wanted. */
+  records: string[] | null;
 }
 
 /** The pipeline with READ_STAMP_SCRIPT defined as a command. */
 interface StampPipeline {
-  csReadStamp(...keysThenField: string[]): void;
+  csReadStamp(...keysThenArgs: string[]): void;
   exec(): Promise<[Error | null, [string, string] | null][] | null>;
+}
+
+/** The complete marker of the slot the user's keys are in. */
+function userSlotMarker(uid: string): string {
+  return redisKeys.slotComplete(slotOf(redisKeys.userConversations(uid)));
 }
 
 function stampKeys(uid: string): string[] {
@@ -395,7 +527,7 @@ function conversationCommands(
         entry.kind === 'large'
           ? ['', '', '']
           : [versionScore(entry.version), entry.timestamp === null ? '' : String(entry.timestamp), timeMember(entry.version, record.channelKey)];
-      script.add('ENTRY', hash, [...userKeys, record.channelKey, writtenAt, text, ...placed]);
+      script.add('ENTRY', hash, [...userKeys, record.channelKey, writtenAt, text, ...placed], userKeys);
     }
     script.add('RAISE', hash, [STAMP_FIELD, highest.toString()]);
   }

@@ -1,32 +1,63 @@
 import { TUNING } from '@cs/config';
-import Redis, { RedisOptions } from 'ioredis';
+import calculateSlot from 'cluster-key-slot';
+import Redis, { Cluster, RedisOptions } from 'ioredis';
 import { channelFieldPosition } from '../record-fields';
+
+/** A single Redis or a Redis Cluster (REDIS_URL `redis+cluster://host:port,host:port`). */
+export type RedisClient = Redis | Cluster;
+
+/** Put before every key (REDIS_KEY_PREFIX): deployments, or test files, sharing one Redis (Cluster) keep apart. Outside the hash tag, so slots do not move. */
+let keyPrefix = '';
+
+export function setRedisKeyPrefix(prefix: string): void {
+  keyPrefix = prefix;
+}
+
+export function redisKeyPrefix(): string {
+  return keyPrefix;
+}
+
+/** Versioned with the layout: data of an older layout gets rebuilt. */
+const LAYOUT = 8;
 
 /**
  * The Redis key layout, in one place. Ids are hex-encoded inside the hash tag:
  * any character an id holds ('{', ':', spaces, CJK) can neither collide with
  * another id nor move the hash slot, and everything one user's or one channel's
- * operation touches shares a slot.
+ * operation touches shares a slot. Keys global to the service share the
+ * {global} slot.
  */
 export const redisKeys = {
   /**
    * Hash: FRONTIER_COUNT_FIELD -> how many partitions the topic has registered,
    * and `p:<partition>` -> that partition's closed version (decimal; only
    * raised). W, the lowest closed version over all of them, tells readers
-   * which versions are whole: every change not yet whole is above it. One key
-   * with its own hash tag, so a cluster keeps it in one slot.
+   * which versions are whole: every change not yet whole is above it. In the
+   * {global} slot, next to the complete marker.
    */
-  frontier: 'cs:{frontier}',
-  /** Present while Redis holds everything PostgreSQL does; absent after a flush until rebuilt. Versioned with the layout: data of an older layout gets rebuilt. */
-  complete: 'cs:complete:7',
-  /** Prefix of every key this service owns. */
-  pattern: 'cs:*',
+  get frontier() {
+    return `${keyPrefix}cs:{global}:frontier`;
+  },
+  /** Present while Redis holds everything PostgreSQL does; absent after a flush until rebuilt. */
+  get complete() {
+    return `${keyPrefix}cs:{global}:complete:${LAYOUT}`;
+  },
+  /**
+   * Per hash slot, in that slot (Cluster only): present while the slot holds
+   * everything, so a node that restarts empty is noticed by every script and
+   * read touching one of its slots, whatever happens to the global marker.
+   */
+  slotComplete: (slot: number) => `${keyPrefix}cs:{${slotTag(slot)}}:complete:${LAYOUT}`,
+  /** Every key this service owns. */
+  get pattern() {
+    return `${keyPrefix}cs:*`;
+  },
   /**
    * Hash: channel key -> conversation record, plus the field STAMP_FIELD: the
    * highest version among the user's records (decimal). Channel keys are JSON
    * arrays, so they never equal it.
    */
-  userConversations: (uid: string) => `cs:{u:${hex(uid)}}:conversations`,
+  userConversations: (uid: string) => `${keyPrefix}cs:{u:${hex(uid)}}:conversations`,
   /**
    * The user's indexes (see @cs/domain fan-out.ts), of every conversation but
    * the large groups they are a member of. By version: sorted set, member =
@@ -34,19 +65,19 @@ export const redisKeys = {
    * below 2^63, so the score is an integer below 2^53, exact as a double (a
    * raw version would not be).
    */
-  userByVersion: (uid: string) => `cs:{u:${hex(uid)}}:by-version`,
+  userByVersion: (uid: string) => `${keyPrefix}cs:{u:${hex(uid)}}:by-version`,
   /**
    * By (timestamp, version), the answer's order, of the conversations a full
    * sync lists: score = timestamp (≤ 2^53), member = version / 1024 as
    * TIME_MEMBER_DIGITS hex digits then the channel key, so equal timestamps
    * sort by version. userTimeMembers: channel key -> its current member.
    */
-  userByTime: (uid: string) => `cs:{u:${hex(uid)}}:by-time`,
-  userTimeMembers: (uid: string) => `cs:{u:${hex(uid)}}:time-members`,
+  userByTime: (uid: string) => `${keyPrefix}cs:{u:${hex(uid)}}:by-time`,
+  userTimeMembers: (uid: string) => `${keyPrefix}cs:{u:${hex(uid)}}:time-members`,
   /** Set: channel keys of the large groups the user is a member of. */
-  userLargeGroups: (uid: string) => `cs:{u:${hex(uid)}}:large-groups`,
-  /** String: channel record. READ_STAMP_SCRIPT builds this key in Lua too. */
-  channel: (channelKey: string) => `cs:{c:${hex(channelKey)}}:channel`,
+  userLargeGroups: (uid: string) => `${keyPrefix}cs:{u:${hex(uid)}}:large-groups`,
+  /** String: channel record. READ_STAMP_SCRIPT builds this key in Lua too (single Redis only; ARGV[2] is the prefix). */
+  channel: (channelKey: string) => `${keyPrefix}cs:{c:${hex(channelKey)}}:channel`,
   /**
    * Sorted set of one message window (see @cs/domain retention.ts): score = seq
    * (≤ 2^53, exact as a double), member = message record. lane null: the
@@ -55,7 +86,7 @@ export const redisKeys = {
    * keep the first per seq, and trimming removes by score, so both go together.
    */
   messageWindow: (channelKey: string, lane: string | null) =>
-    lane === null ? `cs:{c:${hex(channelKey)}}:messages` : `cs:{c:${hex(channelKey)}}:messages-to:${hex(lane)}`,
+    lane === null ? `${keyPrefix}cs:{c:${hex(channelKey)}}:messages` : `${keyPrefix}cs:{c:${hex(channelKey)}}:messages-to:${hex(lane)}`,
 };
 
 export const STAMP_FIELD = 'stamp';
@@ -102,18 +133,62 @@ function hex(id: string): string {
   return Buffer.from(id, 'utf8').toString('hex');
 }
 
-/** Deletes every key matching `pattern`, a page at a time (SCAN, then UNLINK: Redis frees them in the background). */
-export async function unlinkMatching(redis: Redis, pattern: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    if (keys.length > 0) await redis.unlink(...keys);
-    cursor = next;
-  } while (cursor !== '0');
+export function slotOf(key: string): number {
+  return calculateSlot(key);
 }
 
-export function createRedis(redisUrl: string, options: RedisOptions = {}): Redis {
-  const redis = new Redis(redisUrl, {
+/** For each hash slot, a short tag (base 36) that hashes to it: found once, on first use. */
+let slotTags: string[] | null = null;
+
+function slotTag(slot: number): string {
+  if (slotTags === null) {
+    const tags: string[] = new Array(16384);
+    let found = 0;
+    for (let i = 0; found < 16384; i++) {
+      const tag = `s${i.toString(36)}`;
+      const tagSlot = calculateSlot(tag);
+      if (tags[tagSlot] === undefined) {
+        tags[tagSlot] = tag;
+        found++;
+      }
+    }
+    slotTags = tags;
+  }
+  return slotTags[slot];
+}
+
+export function isCluster(redis: RedisClient): redis is Cluster {
+  return redis instanceof Cluster;
+}
+
+/**
+ * Deletes every key matching `pattern`, a page at a time (SCAN, then UNLINK:
+ * Redis frees them in the background), on every master of a cluster (or the
+ * ones given); there a key at a time, since one UNLINK may not span slots.
+ */
+export async function unlinkMatching(redis: RedisClient, pattern: string, masters?: Redis[]): Promise<void> {
+  for (const node of isCluster(redis) ? masters ?? redis.nodes('master') : [redis]) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      if (keys.length > 0) {
+        if (isCluster(redis)) await Promise.all(keys.map((key) => redis.unlink(key)));
+        else await node.unlink(...keys);
+      }
+      cursor = next;
+    } while (cursor !== '0');
+  }
+}
+
+const CLUSTER_SCHEME = 'redis+cluster:';
+
+/**
+ * A client for REDIS_URL: `redis://` or `rediss://` for one Redis,
+ * `redis+cluster://[user:password@]host:port[,host:port...]` for a Redis
+ * Cluster (the nodes to start from; the client learns the rest).
+ */
+export function createRedis(redisUrl: string, options: RedisOptions = {}): RedisClient {
+  const settings: RedisOptions = {
     // Fail fast while Redis is away: callers fall back to PostgreSQL or retry the batch.
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
@@ -121,9 +196,39 @@ export function createRedis(redisUrl: string, options: RedisOptions = {}): Redis
     connectTimeout: TUNING.redis.connectTimeoutMs,
     retryStrategy: (attempt) => Math.min(attempt * 100, TUNING.redis.maxReconnectDelayMs),
     ...options,
-  });
+  };
+  const redis = redisUrl.startsWith(CLUSTER_SCHEME) ? createCluster(redisUrl, settings) : new Redis(redisUrl, settings);
   redis.on('error', () => undefined);
   return redis;
+}
+
+/** The seed nodes and credentials of a `redis+cluster://` URL. */
+export function parseClusterUrl(redisUrl: string): { nodes: { host: string; port: number }[]; username?: string; password?: string } {
+  const rest = redisUrl.slice(`${CLUSTER_SCHEME}//`.length).replace(/\/.*$/, '');
+  const at = rest.lastIndexOf('@');
+  const [username, password] = at < 0 ? [] : rest.slice(0, at).split(':').map(decodeURIComponent);
+  const nodes = rest
+    .slice(at + 1)
+    .split(',')
+    .map((node) => {
+      const match = /^([^:,]+):(\d{1,5})$/.exec(node.trim());
+      if (!match) throw new Error(`REDIS_URL: cluster node ${JSON.stringify(node)} is not host:port`);
+      return { host: match[1], port: Number(match[2]) };
+    });
+  return { nodes, ...(username ? { username } : {}), ...(password ? { password } : {}) };
+}
+
+function createCluster(redisUrl: string, settings: RedisOptions): Cluster {
+  const { nodes, username, password } = parseClusterUrl(redisUrl);
+  const { enableOfflineQueue, lazyConnect, retryStrategy, ...nodeOptions } = settings;
+  return new Cluster(nodes, {
+    enableOfflineQueue,
+    lazyConnect,
+    // Commands issued in one event-loop turn go out as one pipeline per node.
+    enableAutoPipelining: true,
+    clusterRetryStrategy: retryStrategy,
+    redisOptions: { ...nodeOptions, username, password },
+  });
 }
 
 /** Lua: a < b for non-negative decimals of any size (longer is larger), never through doubles. */
@@ -251,8 +356,9 @@ export const FIELD_SEPARATOR = '\0';
  * entries (the hash's STAMP_FIELD) and their large groups' broadcast versions,
  * with W (the frontier, read first); false when Redis is not complete or W is
  * unknown. KEYS: frontier, complete marker, the user's conversations hash,
- * the user's large groups; ARGV[1]: the stamp field. Versions are compared as
- * decimal strings.
+ * the user's large groups; ARGV[1]: the stamp field, ARGV[2]: the key prefix.
+ * Single Redis only: it builds channel keys (of other slots) itself. Versions
+ * are compared as decimal strings.
  */
 export const READ_STAMP_SCRIPT = `${DECIMAL_BELOW_LUA}${FRONTIER_LUA}
 local w = frontier()
@@ -260,7 +366,7 @@ if (not w) or redis.call('EXISTS', KEYS[2]) == 0 then return false end
 local stamp = redis.call('HGET', KEYS[3], ARGV[1]) or '0'
 for _, channelKey in ipairs(redis.call('SMEMBERS', KEYS[4])) do
   local hex = string.gsub(channelKey, '.', function(c) return string.format('%02x', string.byte(c)) end)
-  local text = redis.call('GET', 'cs:{c:' .. hex .. '}:channel')
+  local text = redis.call('GET', ARGV[2] .. 'cs:{c:' .. hex .. '}:channel')
   if text then
     local version = cjson.decode(text)[${channelFieldPosition('broadcastVersion')}]
     if below(stamp, version) then stamp = version end
@@ -269,23 +375,39 @@ end
 return {stamp, w}`;
 
 /**
- * The index part of a sync's read (see @cs/domain SyncReadPlan), atomic:
- * false when Redis is not complete or W is unknown, else {W (read first),
- * large groups, first rank, channel keys read}. KEYS: frontier, complete
- * marker, the user's large groups, the index (by version for 'changed', by
- * time for 'ranked'). ARGV: 'changed' and the lowest score excluded, or
- * 'ranked', from, count.
+ * The index part of a sync's read (see @cs/domain SyncReadPlan) and the
+ * records it names, atomic (ENTRY moves a record and its index entry
+ * together, so a page never skips or repeats a conversation whose record
+ * changes meanwhile): false when Redis is not complete or W is unknown, else
+ * {W (read first), large groups, first rank, channel keys read, the records
+ * of those keys and of the large groups}. KEYS: frontier, complete marker,
+ * the user's large groups, the index (by version for 'changed', by time for
+ * 'ranked'), the user's conversations hash. On a cluster KEYS[1] is the
+ * slot's complete marker again (= KEYS[2]): W was read before, from its own
+ * slot, and '' stands in for it. ARGV: 'changed' and the lowest score
+ * excluded, or 'ranked', from, count.
  */
 export const READ_INDEX_SCRIPT = `${DECIMAL_BELOW_LUA}${FRONTIER_LUA}
-local w = frontier()
-if (not w) or redis.call('EXISTS', KEYS[2]) == 0 then return false end
-local large = redis.call('SMEMBERS', KEYS[3])
-if ARGV[1] == 'changed' then
-  return {w, large, 0, redis.call('ZRANGEBYSCORE', KEYS[4], '(' .. ARGV[2], '+inf')}
+local w = ''
+if KEYS[1] ~= KEYS[2] then
+  w = frontier()
+  if not w then return false end
 end
-local from, count = tonumber(ARGV[2]), tonumber(ARGV[3])
-local first = math.max(0, from - #large)
-local members = redis.call('ZREVRANGE', KEYS[4], first, from + count - 1)
-local keys = {}
-for i, member in ipairs(members) do keys[i] = string.sub(member, ${TIME_MEMBER_DIGITS + 1}) end
-return {w, large, first, keys}`;
+if redis.call('EXISTS', KEYS[2]) == 0 then return false end
+local large = redis.call('SMEMBERS', KEYS[3])
+local first, keys = 0, {}
+if ARGV[1] == 'changed' then
+  keys = redis.call('ZRANGEBYSCORE', KEYS[4], '(' .. ARGV[2], '+inf')
+else
+  local from, count = tonumber(ARGV[2]), tonumber(ARGV[3])
+  first = math.max(0, from - #large)
+  for i, member in ipairs(redis.call('ZREVRANGE', KEYS[4], first, from + count - 1)) do keys[i] = string.sub(member, ${TIME_MEMBER_DIGITS + 1}) end
+end
+local records = {}
+for _, wanted in ipairs({keys, large}) do
+  for _, channelKey in ipairs(wanted) do
+    local record = redis.call('HGET', KEYS[5], channelKey)
+    if record then records[#records + 1] = record end
+  end
+end
+return {w, large, first, keys, records}`;
