@@ -5,7 +5,13 @@
  * test/support's paths (it finds the built apps relative to itself) exactly as under jest.
  */
 const { readFileSync } = require('node:fs');
+const { join } = require('node:path');
 const ts = require('typescript');
+const tsConfigPaths = require('tsconfig-paths');
+
+// test/support imports the libs by their aliases (@cs/...), as the apps do: resolve them from the project's tsconfig.
+const { absoluteBaseUrl, paths } = tsConfigPaths.loadConfig(join(__dirname, '..'));
+tsConfigPaths.register({ baseUrl: absoluteBaseUrl, paths });
 
 const compilerOptions = {
   module: ts.ModuleKind.CommonJS,

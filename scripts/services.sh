@@ -349,7 +349,7 @@ IFS=, read -r -a CLUSTER_PORTS <<<"${REDIS_CLUSTER_PORTS:-7001,7002,7003}"
 
 cluster_node_pid() { # port -> pid of the node this script started there, if it still runs
   local port="$1" pid cmd
-  pid="$(tr -dc '0-9' <"$CLUSTER_ROOT/$port/redis.pid" 2>/dev/null)" || return 1
+  pid="$(tr -dc '0-9' 2>/dev/null <"$CLUSTER_ROOT/$port/redis.pid")" || return 1
   [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] || return 1
   cmd="$(tr '\0' ' ' <"/proc/$pid/cmdline")"
   [[ "$cmd" == *redis-server*":$port"* ]] || return 1

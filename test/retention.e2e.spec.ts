@@ -3,6 +3,7 @@ import { redisKeys } from '@cs/storage';
 import { RunningService } from './support/app-process';
 import { GROUP, PERSON, groupMessage, joined, personMessage } from './support/events';
 import { TestEnvironment, withDatabase } from './support/test-environment';
+import { waitFor } from './support/wait-for';
 
 /**
  * Bounded retention (issue 13) through the real consumer and API: more than
@@ -12,6 +13,7 @@ import { TestEnvironment, withDatabase } from './support/test-environment';
  */
 describe('retention (e2e)', () => {
   const KEPT = 50;
+  const VACUUM_INTERVAL_MS = 200;
   const env = new TestEnvironment('retention');
   let service: RunningService;
 
@@ -29,13 +31,13 @@ describe('retention (e2e)', () => {
 
   beforeAll(async () => {
     await env.setUp();
-    service = await RunningService.start(env, { RECENT_MESSAGES_KEPT: String(KEPT) });
-    await env.produceAndWait(groupKey, joined(group, ['ret-a', 'ret-b', 'ret-x']));
+    service = await RunningService.start(env, { RECENT_MESSAGES_KEPT: String(KEPT), POSTGRES_VACUUM_INTERVAL_MS: String(VACUUM_INTERVAL_MS) });
+    await env.produceAndWait(joined(group, ['ret-a', 'ret-b', 'ret-x']));
     // Several batches, so trimming happens batch after batch and not only within one.
     for (let first = 1; first <= SENT; first += 60) {
       const range = seqs(first, first + 59).reverse().filter((seq) => seq !== LATE);
-      await env.produceAndWait(groupKey, ...range.map((seq) => groupMessage(group, 'ret-a', seq, isExplicit(seq) ? { subscribers: ['ret-x', 'ret-y'] } : {})));
-      await env.produceAndWait(personChannelKey, ...range.map((seq) => personMessage(seq % 2 ? 'ret-a' : 'ret-b', seq % 2 ? 'ret-b' : 'ret-a', seq)));
+      await env.produceAndWait(...range.map((seq) => groupMessage(group, 'ret-a', seq, isExplicit(seq) ? { subscribers: ['ret-x', 'ret-y'] } : {})));
+      await env.produceAndWait(...range.map((seq) => personMessage(seq % 2 ? 'ret-a' : 'ret-b', seq % 2 ? 'ret-b' : 'ret-a', seq)));
     }
   }, 120_000);
 
@@ -84,9 +86,21 @@ describe('retention (e2e)', () => {
     expect(lowest[1]).toBe(String(memberDelivered[KEPT - 1]));
   });
 
+  it('the consumer vacuums what trimming and conversation updates left dead, so PostgreSQL can reuse the space (autovacuum may be off)', async () => {
+    const tables = await waitFor('messages and conversations vacuumed after the last batch, no dead rows left', () =>
+      withDatabase(env.databaseUrl, async (db) => {
+        const { rows } = await db.query<{ relname: string; vacuum_count: string; n_dead_tup: string }>(
+          `SELECT relname, vacuum_count, n_dead_tup FROM pg_stat_user_tables WHERE relname IN ('messages', 'conversations') ORDER BY relname`,
+        );
+        return rows.length === 2 && rows.every((r) => Number(r.vacuum_count) > 0 && Number(r.n_dead_tup) === 0) && rows;
+      }),
+    );
+    expect(tables.map((r) => r.relname)).toEqual(['conversations', 'messages']);
+  });
+
   it('a late arrival older than the kept window, and a duplicate of a trimmed seq to someone else, are dropped', async () => {
     const before = await service.sync({ uid: 'ret-b', msg_count: 50 });
-    await env.produceAndWait(groupKey, groupMessage(group, 'ret-b', LATE), groupMessage(group, 'ret-a', 4, { subscribers: ['ret-z'] }));
+    await env.produceAndWait(groupMessage(group, 'ret-b', LATE), groupMessage(group, 'ret-a', 4, { subscribers: ['ret-z'] }));
     expect(await service.sync({ uid: 'ret-b', msg_count: 50 })).toEqual(before);
     expect(await service.sync({ uid: 'ret-z', msg_count: 50 })).toEqual([]);
   });

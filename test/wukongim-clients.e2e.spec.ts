@@ -1,5 +1,4 @@
 import { Producer } from 'kafkajs';
-import { channelKeyOf } from '@cs/domain';
 import { RunningService } from './support/app-process';
 import { parseExactJson, stringifyExact } from './support/json';
 import { PERSON } from './support/events';
@@ -124,13 +123,12 @@ describe('WuKongIM clients as they are (e2e)', () => {
     await Promise.all(
       USERS.map(async (uid, i) => {
         const friend = `wk-friend-${i}`;
-        const key = channelKeyOf(PERSON, uid, friend);
-        await env.produceAndWait(key, { type: 'message', message_id: 77_000 + i, message_seq: 1, from_uid: friend, channel_id: uid, channel_type: PERSON, timestamp: 1_800_000_000, payload: '' });
+        await env.produceAndWait({ type: 'message', message_id: 77_000 + i, message_seq: 1, from_uid: friend, channel_id: uid, channel_type: PERSON, timestamp: 1_800_000_000, payload: '' });
         const mine = clients.filter((client) => client.uid === uid);
         await waitFor(`${uid}'s clients to hold ${friend}`, () => mine.every((client) => client.holds(friend, PERSON)));
-        await env.produceAndWait(key, { type: 'conversation_read', uid, channel_id: friend, channel_type: PERSON });
+        await env.produceAndWait({ type: 'conversation_read', uid, channel_id: friend, channel_type: PERSON });
         await waitFor(`${uid}'s clients to see ${friend} read`, () => mine.every((client) => client.holds(friend, PERSON, { unread: 0 })));
-        await env.produceAndWait(key, { type: 'conversation_deleted', uid, channel_id: friend, channel_type: PERSON });
+        await env.produceAndWait({ type: 'conversation_deleted', uid, channel_id: friend, channel_type: PERSON });
       }),
     );
   }

@@ -121,13 +121,13 @@ export function recordsBetween(from: Map<number, bigint>, to: Map<number, bigint
   return Number(total);
 }
 
-/** Resolves with performance.now() once the group is Stable with at least one member. */
-export async function whenGroupStable(admin: Admin, groupId: string, timeoutMs = 60_000, pollMs = 20): Promise<number> {
+/** Resolves with performance.now() once the group is Stable with at least `members` members. */
+export async function whenGroupStable(admin: Admin, groupId: string, timeoutMs = 60_000, pollMs = 20, members = 1): Promise<number> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     const { groups } = await admin.describeGroups([groupId]).catch(() => ({ groups: [] as { state: string; members: unknown[] }[] }));
     const group = groups[0];
-    if (group && group.state === 'Stable' && group.members.length > 0) return performance.now();
+    if (group && group.state === 'Stable' && group.members.length >= members) return performance.now();
     if (performance.now() > deadline) throw new Error(`group ${groupId} not stable after ${timeoutMs} ms`);
     await sleep(pollMs);
   }

@@ -4,7 +4,7 @@ import { parseExactJson } from '../../libs/json/src';
 import { AppProcess } from '../../test/support/app-process';
 import { TestEnvironment } from '../../test/support/test-environment';
 import { Progress, log } from '../lib/progress';
-import { Figure } from '../lib/report';
+import { OwnPhase } from './phase';
 
 /**
  * Large-account phase (issue 13): a user with LARGE_PERSONS person
@@ -43,7 +43,17 @@ export interface LargeAccountResult {
   seconds: number;
 }
 
-export async function runLargeAccountPhase(): Promise<LargeAccountResult> {
+/** In the full run, or alone: `--only large-account`. */
+export const largeAccountPhase: OwnPhase<'largeAccount'> = {
+  name: 'large-account',
+  result: 'largeAccount',
+  world: 'own',
+  inRuns: ['full'],
+  run: runLargeAccountPhase,
+};
+
+async function runLargeAccountPhase(): Promise<LargeAccountResult> {
+  log('\n[9] large account');
   const started = Date.now();
   const env = new TestEnvironment('bench_large_account');
   const apps: AppProcess[] = [];
@@ -102,26 +112,6 @@ export async function runLargeAccountPhase(): Promise<LargeAccountResult> {
     for (const app of apps.reverse()) await app.stop();
     await env.tearDown();
   }
-}
-
-export function largeAccountFigures(result: LargeAccountResult): Figure[] {
-  return (['page1', 'incremental'] as const).flatMap((kind) =>
-    (['p50', 'p99'] as const).map((p): Figure => {
-      const large = result[kind].large[p];
-      const small = result[kind].small[p];
-      const ratio = small > 0 ? large / small : null;
-      return {
-        id: `largeAccount.${kind}.${p}`,
-        figure: `${kind === 'page1' ? 'uncached page 1' : 'incremental after one message'} ${p}, ${result.conversations.large} vs ${result.conversations.small} conversations`,
-        unit: 'ms',
-        measured: round(large),
-        baseline: round(small),
-        ratio: ratio === null ? null : round(ratio),
-        target: '≤ 1.5× the small account',
-        pass: ratio === null ? null : ratio <= 1.5,
-      };
-    }),
-  );
 }
 
 /** Person conversations with `persons` peers; groups of 5 (one in 100 with LARGE_GROUP_MEMBERS); a message in each. */

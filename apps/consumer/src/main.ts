@@ -7,6 +7,7 @@ import { createKafka, ensureTopics } from '@cs/kafka';
 import {
   ProjectionCache,
   ProjectionRepository,
+  VacuumRepository,
   createPool,
   createRedis,
   setRedisKeyPrefix,
@@ -18,7 +19,8 @@ import { createMetricsRegistry } from '@cs/observability';
 import { ConsumerModule } from './consumer.module';
 import { BatchApplier, BatchApplierHooks, DeadLetterPublisher, FrontierCloser } from '@cs/ingest';
 import { IngestMetrics } from './ingest/ingest-metrics';
-import { KafkaIngest } from './ingest/kafka-ingest';
+import { KafkaIngest, eachListener } from './ingest/kafka-ingest';
+import { MessageVacuum } from './ingest/message-vacuum';
 
 /** Composition root: starts everything in order, stops it in reverse on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -57,9 +59,10 @@ async function main(): Promise<void> {
   );
   const registry = createMetricsRegistry('consumer');
   const metrics = new IngestMetrics(registry, log);
-  const ingest = new KafkaIngest(kafka, config.kafkaTopic, config.kafkaGroupId, applier, metrics, {
-    partitionsInFlight: config.kafkaPartitionsInFlight,
+  const vacuum = new MessageVacuum(new VacuumRepository(pool), config.postgresVacuumIntervalMs, log);
+  const ingest = new KafkaIngest(kafka, config.kafkaTopic, config.kafkaGroupId, applier, eachListener(metrics, vacuum), {
     maxBytesPerPartition: config.kafkaMaxBytesPerPartition,
+    partitionsInFlight: config.kafkaPartitionsInFlight,
   });
   const admin = kafka.admin();
   await retryUntil('connect the Kafka admin', () => admin.connect(), retrying('connect the Kafka admin'));
@@ -83,6 +86,7 @@ async function main(): Promise<void> {
   await app.listen(config.consumerHttpPort, '0.0.0.0');
   closer.start();
   await ingest.start();
+  vacuum.start();
   let repairing = false;
   const cacheRepair = setInterval(() => {
     if (repairing) return;
@@ -106,6 +110,7 @@ async function main(): Promise<void> {
     clearInterval(cacheRepair);
     closer.stop();
     await ingest.stop().catch((error) => log.error('leaving the group failed', { error }));
+    await vacuum.stop();
     await admin.disconnect().catch(() => undefined);
     await deadLetters.disconnect();
     await app.close().catch(() => undefined);

@@ -23,6 +23,7 @@ export const CONFIG_VARIABLES = [
   'KAFKA_MAX_BYTES_PER_PARTITION',
   'SHUTDOWN_TIMEOUT_MS',
   'PG_IDLE_IN_TRANSACTION_TIMEOUT_MS',
+  'POSTGRES_VACUUM_INTERVAL_MS',
   'REDIS_KEY_PREFIX',
 ] as const;
 
@@ -64,6 +65,8 @@ export interface AppConfig {
   shutdownTimeoutMs: number;
   /** The consumer's PostgreSQL sessions end after this long idle inside a transaction (a frozen consumer's row locks are released). */
   pgIdleInTransactionTimeoutMs: number;
+  /** How often an ingesting consumer vacuums the messages table retention trims; 0 = never (leave it to autovacuum). */
+  postgresVacuumIntervalMs: number;
 }
 
 /** A sync returns up to 50 recent messages per conversation (MAX_MSG_COUNT), so every store keeps at least that many. */
@@ -123,6 +126,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       1000,
       600_000,
     ),
+    postgresVacuumIntervalMs: integer(read('POSTGRES_VACUUM_INTERVAL_MS', String(TUNING.postgres.vacuumIntervalMs)), 'POSTGRES_VACUUM_INTERVAL_MS', 0, 3_600_000),
   };
 }
 

@@ -28,6 +28,7 @@ describe('loadConfig', () => {
       pgIdleInTransactionTimeoutMs: 10000,
       recentMessagesKept: 100,
       smallGroupMaxMembers: 200,
+      postgresVacuumIntervalMs: 1000,
     });
   });
 
@@ -97,6 +98,22 @@ describe('loadConfig', () => {
     const table = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('## HTTP endpoints'));
     const documented = [...table.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((match) => match[1]);
     expect([...documented].sort()).toEqual([...CONFIG_VARIABLES].sort());
+  });
+});
+
+describe('POSTGRES_VACUUM_INTERVAL_MS', () => {
+  it.each([
+    { value: undefined, ms: 1000 },
+    { value: '0', ms: 0 },
+    { value: '250', ms: 250 },
+  ])('$value vacuums every $ms ms (0: never)', ({ value, ms }) => {
+    expect(loadConfig({ POSTGRES_VACUUM_INTERVAL_MS: value }).postgresVacuumIntervalMs).toBe(ms);
+  });
+
+  it.each(['-1', 'often', '3600001'])('%s is refused, naming the variable and the range', (value) => {
+    expect(() => loadConfig({ POSTGRES_VACUUM_INTERVAL_MS: value })).toThrow(
+      `Invalid configuration: POSTGRES_VACUUM_INTERVAL_MS must be an integer in 0..3600000, got ${JSON.stringify(value)}`,
+    );
   });
 });
 

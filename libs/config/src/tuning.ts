@@ -21,6 +21,11 @@ export const TUNING = {
     apiQueryTimeoutMs: 6_000,
     /** A consumer frozen inside a transaction loses its session (and its partition's row lock) after this. Setting: PG_IDLE_IN_TRANSACTION_TIMEOUT_MS. */
     idleInTransactionTimeoutMs: 10_000,
+    /**
+     * While ingesting, a plain VACUUM of messages and conversations this often, so the rows batches leave dead are
+     * reused (autovacuum visits at most once per server-wide naptime). Setting: POSTGRES_VACUUM_INTERVAL_MS.
+     */
+    vacuumIntervalMs: 1_000,
   },
 
   redis: {

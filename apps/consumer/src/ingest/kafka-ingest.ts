@@ -14,6 +14,14 @@ export interface IngestListener {
   batchFailed(partition: number, error: unknown, attempt: number): void;
 }
 
+/** One listener that tells each of `listeners`, in order. */
+export function eachListener(...listeners: IngestListener[]): IngestListener {
+  return {
+    batchApplied: (...args) => listeners.forEach((listener) => listener.batchApplied(...args)),
+    batchFailed: (...args) => listeners.forEach((listener) => listener.batchFailed(...args)),
+  };
+}
+
 /**
  * The Kafka side of ingestion: joins the group, hands each partition batch to
  * the applier, and retries a failed batch with backoff (PostgreSQL or Redis

@@ -192,6 +192,18 @@ export const MIGRATIONS: readonly { id: number; name: string; sql: string }[] = 
   },
   {
     id: 8,
+    name: 'vacuum_what_retention_deletes',
+    // Retention deletes a message per message sent, and each conversation update (its index columns
+    // move) leaves a dead row; PostgreSQL reuses that space only once vacuumed. By default autovacuum waits for a fifth of a table to be dead; here a fixed number
+    // of dead rows triggers it, unthrottled. (Autovacuum still visits a database at most once per
+    // server-wide autovacuum_naptime, so ingesting consumers also vacuum: POSTGRES_VACUUM_INTERVAL_MS.)
+    sql: `
+      ALTER TABLE messages SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 10000, autovacuum_vacuum_cost_delay = 0);
+      ALTER TABLE conversations SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 10000, autovacuum_vacuum_cost_delay = 0);
+    `,
+  },
+  {
+    id: 9,
     name: 'partition_versions',
     // Batches of different partitions write side by side: each partition's checkpoint row holds
     // the last version it handed out, the version it has closed (everything at or below is

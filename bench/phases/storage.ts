@@ -1,9 +1,9 @@
 import { Partitioners } from 'kafkajs';
-import { channelKeyOf } from '../libs/domain/src/channel-keys';
-import { AppProcess } from '../test/support/app-process';
-import { TestEnvironment, withDatabase } from '../test/support/test-environment';
-import { Figure } from './lib/report';
-import { Progress, log } from './lib/progress';
+import { channelKeyOf } from '../../libs/domain/src/channel-keys';
+import { AppProcess } from '../../test/support/app-process';
+import { TestEnvironment, withDatabase } from '../../test/support/test-environment';
+import { Progress, log } from '../lib/progress';
+import { OwnPhase } from './phase';
 
 /**
  * Storage phase (issue 13): STORAGE_MESSAGES messages into STORAGE_CHANNELS
@@ -24,8 +24,16 @@ export interface StorageReading {
   redisKeysMemory: number;
   redisKeys: number;
   postgresDatabaseBytes: number;
+  /** pg_total_relation_size (heap, indexes, TOAST) of the tables a message writes. */
+  postgresTableBytes: Record<(typeof GROWING_TABLES)[number], number>;
+  /** Of postgresTableBytes.messages: its two indexes. */
+  messageIndexBytes: number;
+  /** Plain VACUUMs of the messages table so far (the consumer's, autovacuum's and this phase's). */
+  messageVacuums: number;
   messageRows: number;
 }
+
+const GROWING_TABLES = ['messages', 'message_windows', 'conversations', 'channels'] as const;
 
 export interface StorageResult {
   channels: number;
@@ -37,7 +45,17 @@ export interface StorageResult {
   seconds: number;
 }
 
-export async function runStoragePhase(): Promise<StorageResult> {
+/** Phase 7, in the full run, or alone: `--only storage`. */
+export const storagePhase: OwnPhase<'storage'> = {
+  name: 'storage',
+  result: 'storage',
+  world: 'own',
+  inRuns: ['full'],
+  run: runStoragePhase,
+};
+
+async function runStoragePhase(): Promise<StorageResult> {
+  log('\n[7] storage');
   const started = Date.now();
   const env = new TestEnvironment('bench_storage');
   let consumer: AppProcess | undefined;
@@ -58,7 +76,7 @@ export async function runStoragePhase(): Promise<StorageResult> {
       await sendHalf(producer, env, channels, STORAGE_MESSAGES / STORAGE_CHANNELS);
       const afterSecondHalf = await reading(env);
       log(`  after half 2: ${describe(afterSecondHalf)}`);
-      const ratio = (field: keyof StorageReading) =>
+      const ratio = (field: 'redisKeysMemory' | 'redisUsedMemory' | 'postgresDatabaseBytes') =>
         round((afterSecondHalf[field] - afterFirstHalf[field]) / Math.max(1, afterFirstHalf[field] - before[field]));
       return {
         channels: STORAGE_CHANNELS,
@@ -76,25 +94,6 @@ export async function runStoragePhase(): Promise<StorageResult> {
     await consumer?.stop().catch(() => undefined);
     await env.tearDown().catch((error) => log(`storage tear-down: ${String(error)}`));
   }
-}
-
-export function storageFigures(storage: StorageResult): Figure[] {
-  const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
-  const figure = (id: string, name: string, field: 'redisKeysMemory' | 'postgresDatabaseBytes'): Figure => {
-    const first = storage.afterFirstHalf[field] - storage.before[field];
-    const second = storage.afterSecondHalf[field] - storage.afterFirstHalf[field];
-    return {
-      id,
-      figure: `${name} growth, 2nd ${storage.messagesPerHalf / 1000}k messages vs 1st (${storage.channels} channels)`,
-      unit: '',
-      measured: `${mb(first)} → +${mb(second)} MB`,
-      baseline: null,
-      ratio: storage.secondHalfGrowthRatio[field],
-      target: '< 10% of the 1st half',
-      pass: storage.secondHalfGrowthRatio[field] < 0.1,
-    };
-  };
-  return [figure('storage_redis', 'Redis memory (this run’s keys)', 'redisKeysMemory'), figure('storage_postgres', 'PostgreSQL size after VACUUM', 'postgresDatabaseBytes')];
 }
 
 interface BenchChannel {
@@ -146,10 +145,24 @@ async function send(producer: ReturnType<TestEnvironment['kafka']['producer']>, 
 }
 
 async function reading(env: TestEnvironment): Promise<StorageReading> {
-  const { postgresDatabaseBytes, messageRows } = await withDatabase(env.databaseUrl, async (db) => {
+  const postgres = await withDatabase(env.databaseUrl, async (db) => {
     await db.query('VACUUM');
-    const size = await db.query<{ bytes: string; rows: string }>('SELECT pg_database_size(current_database())::text AS bytes, (SELECT count(*) FROM messages)::text AS rows');
-    return { postgresDatabaseBytes: Number(size.rows[0].bytes), messageRows: Number(size.rows[0].rows) };
+    const size = await db.query<{ bytes: string; rows: string; tables: Record<string, string>; indexes: string; vacuums: string }>(
+      `SELECT pg_database_size(current_database())::text AS bytes, (SELECT count(*) FROM messages)::text AS rows,
+              pg_indexes_size('messages')::text AS indexes,
+              (SELECT (vacuum_count + autovacuum_count)::text FROM pg_stat_user_tables WHERE relname = 'messages') AS vacuums,
+              (SELECT json_object_agg(t, pg_total_relation_size(t::regclass)::text) FROM unnest($1::text[]) AS t) AS tables`,
+      [GROWING_TABLES],
+    );
+    const [row] = size.rows;
+    const tables = Object.fromEntries(GROWING_TABLES.map((t) => [t, Number(row.tables[t])])) as StorageReading['postgresTableBytes'];
+    return {
+      postgresDatabaseBytes: Number(row.bytes),
+      postgresTableBytes: tables,
+      messageIndexBytes: Number(row.indexes),
+      messageVacuums: Number(row.vacuums),
+      messageRows: Number(row.rows),
+    };
   });
   const info = await env.redis.info('memory');
   const redisUsedMemory = Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0);
@@ -163,12 +176,12 @@ async function reading(env: TestEnvironment): Promise<StorageReading> {
     redisKeys += keys.length;
     cursor = next;
   } while (cursor !== '0');
-  return { redisUsedMemory, redisKeysMemory, redisKeys, postgresDatabaseBytes, messageRows };
+  return { redisUsedMemory, redisKeysMemory, redisKeys, ...postgres };
 }
 
 function describe(r: StorageReading): string {
   const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-  return `Redis keys ${mb(r.redisKeysMemory)} (${r.redisKeys} keys; instance ${mb(r.redisUsedMemory)}), PostgreSQL ${mb(r.postgresDatabaseBytes)} (${r.messageRows} message rows)`;
+  return `Redis keys ${mb(r.redisKeysMemory)} (${r.redisKeys} keys; instance ${mb(r.redisUsedMemory)}), PostgreSQL ${mb(r.postgresDatabaseBytes)} (${r.messageRows} message rows, ${r.messageVacuums} vacuums; message indexes ${mb(r.messageIndexBytes)}; ${GROWING_TABLES.map((t) => `${t} ${mb(r.postgresTableBytes[t])}`).join(', ')})`;
 }
 
 function round(value: number): number {

@@ -1,0 +1,179 @@
+import { ChildProcess, fork } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { channelKeyOf } from '../../libs/domain/src/channel-keys';
+import { parseExactJson } from '../../test/support/json';
+import { freePort } from '../../test/support/test-environment';
+import { Settings } from '../settings';
+import { SharedWorld } from '../world';
+import { round, roundLoad } from './figures';
+import { LoadGenerator, LoadOptions, LoadResult, PacedOptions } from './http-load';
+import { produceAll } from './kafka-tools';
+import { OutRecord, Traffic } from './traffic';
+
+export const FULL_SYNC_USER = 'bench-user';
+
+/**
+ * What the two sync phases share: one user with `fullSyncConversations`
+ * person conversations (seeded through Kafka), one real answer of each kind
+ * (full, and incremental with nothing new), the load generator, and the bare
+ * Fastify server answering the same bytes. Made on first use; stopped by the
+ * last sync phase or at clean-up.
+ */
+export class SyncRig {
+  private baseline?: Promise<string>;
+
+  private constructor(
+    private readonly world: SharedWorld,
+    readonly syncUrl: string,
+    readonly fullBody: string,
+    readonly fullAnswer: string,
+    readonly conversations: number,
+    readonly highestVersion: bigint,
+    readonly incrementalBody: string,
+    readonly incrementalAnswer: string,
+    readonly generator: LoadGenerator,
+    private readonly files: { full: string; incremental: string },
+  ) {}
+
+  static of(world: SharedWorld): Promise<SyncRig> {
+    let rig = rigs.get(world);
+    if (!rig) rigs.set(world, (rig = SyncRig.prepare(world)));
+    return rig;
+  }
+
+  private static async prepare(world: SharedWorld): Promise<SyncRig> {
+    const { settings, env } = world;
+    await produceAll(world.producer, env.topic, fullSyncSeed(world.traffic, settings), `seed ${settings.fullSyncConversations} conversations`);
+    await world.waitApplied('consumer applies seed');
+    const syncUrl = `${world.api.url}/conversation/sync`;
+    const fullBody = JSON.stringify({ uid: FULL_SYNC_USER, msg_count: 1 });
+    const fullAnswer = await post(syncUrl, fullBody);
+    const fullList = parseExactJson(fullAnswer) as { version: bigint | number }[];
+    if (!Array.isArray(fullList) || fullList.length !== settings.fullSyncConversations) {
+      throw new Error(`full sync answered ${Array.isArray(fullList) ? fullList.length : 'no list'} conversations, expected ${settings.fullSyncConversations}`);
+    }
+    const highestVersion = fullList.reduce((max, c) => (BigInt(c.version) > max ? BigInt(c.version) : max), 0n);
+    const incrementalBody = `{"uid":${JSON.stringify(FULL_SYNC_USER)},"version":${highestVersion},"msg_count":1}`;
+    const incrementalAnswer = await post(syncUrl, incrementalBody);
+    if (incrementalAnswer.trim() !== '[]') throw new Error(`incremental sync with the latest version answered ${incrementalAnswer.slice(0, 200)}`);
+    const files = { full: join(world.tmpDir, `full-answer-${process.pid}.json`), incremental: join(world.tmpDir, `incremental-answer-${process.pid}.json`) };
+    world.files.push(files.full, files.incremental);
+    writeFileSync(files.full, fullAnswer);
+    writeFileSync(files.incremental, incrementalAnswer);
+    const generator = await LoadGenerator.start(world.children);
+    const rig = new SyncRig(world, syncUrl, fullBody, fullAnswer, fullList.length, highestVersion, incrementalBody, incrementalAnswer, generator, files);
+    world.stoppables.add(rig);
+    return rig;
+  }
+
+  /**
+   * One server's two loads with one body: back to back over all connections
+   * for `loadSeconds` (after a warm-up if asked), then at a steady `latencyRate`.
+   */
+  async measure(label: string, url: string, body: string, serverPid: number | undefined, warmUp: boolean): Promise<ServerLoads> {
+    if (warmUp) await this.generator.run(`warm-up (${label})`, url, body, this.warmUp);
+    const saturated = await this.generator.run(label, url, body, this.saturate(serverPid));
+    const paced = await this.generator.run(`${label} at ${this.world.settings.latencyRate}/s`, url, body, this.paced(serverPid));
+    return { saturated, paced };
+  }
+
+  /** Back to back over all connections, for `loadSeconds`. */
+  saturate(serverPid: number | undefined): LoadOptions {
+    return { connections: this.world.settings.connections, seconds: this.world.settings.loadSeconds, serverPid };
+  }
+
+  /** At a steady `latencyRate` requests/s, each timed from when it was due. */
+  paced(serverPid: number | undefined): PacedOptions {
+    const { settings } = this.world;
+    return { ...this.saturate(serverPid), seconds: settings.latencySeconds, rate: settings.latencyRate, warmupSeconds: 1 };
+  }
+
+  get warmUp(): LoadOptions {
+    return { connections: this.world.settings.connections, seconds: this.world.settings.warmupSeconds };
+  }
+
+  /** The bare Fastify server's sync URL; started on first use, checked to answer the same bytes. */
+  baselineUrl(): Promise<string> {
+    this.baseline ??= this.startBaselineServer();
+    return this.baseline;
+  }
+
+  get baselinePid(): number | undefined {
+    return this.baselineChild?.pid;
+  }
+
+  async stop(): Promise<void> {
+    this.baselineChild?.kill('SIGTERM');
+    this.generator.stop();
+    this.world.stoppables.delete(this);
+  }
+
+  private baselineChild?: ChildProcess;
+
+  private async startBaselineServer(): Promise<string> {
+    const port = await freePort();
+    const child = (this.baselineChild = fork(join(__dirname, '..', 'children', 'baseline-server.ts'), [String(port), this.files.full, this.files.incremental], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      execArgv: ['-r', join(__dirname, '..', 'ts-register.js')],
+    }));
+    this.world.children.push(child);
+    await new Promise<void>((resolve, reject) => {
+      child.once('message', () => resolve());
+      child.once('exit', (code) => reject(new Error(`baseline server exited with ${code}`)));
+    });
+    const url = `http://127.0.0.1:${port}/conversation/sync`;
+    if ((await post(url, this.fullBody)) !== this.fullAnswer) throw new Error('the baseline server does not answer the same bytes');
+    return url;
+  }
+}
+
+export interface ServerLoads {
+  saturated: LoadResult;
+  paced: LoadResult;
+}
+
+/** The API's loads beside the bare server's, as both sync phases record them. */
+export interface SyncLoads {
+  api: LoadResult;
+  bareFastify: LoadResult;
+  /** API req/s / bare Fastify req/s, back to back */
+  ratio: number;
+  apiAtLatencyRate: LoadResult;
+  bareFastifyAtLatencyRate: LoadResult;
+}
+
+export function syncLoads(api: ServerLoads, bare: ServerLoads): SyncLoads {
+  return {
+    api: roundLoad(api.saturated),
+    bareFastify: roundLoad(bare.saturated),
+    ratio: round(api.saturated.rps / bare.saturated.rps, 3),
+    apiAtLatencyRate: roundLoad(api.paced),
+    bareFastifyAtLatencyRate: roundLoad(bare.paced),
+  };
+}
+
+const rigs = new WeakMap<SharedWorld, Promise<SyncRig>>();
+
+/** One user's person channels, a few messages each (the peer writes first and last, so each has unread 1). */
+function fullSyncSeed(traffic: Traffic, settings: Settings): OutRecord[] {
+  const records: OutRecord[] = [];
+  for (let i = 0; i < settings.fullSyncConversations; i++) {
+    const peer = `bench-peer-${i.toString().padStart(3, '0')}`;
+    const key = channelKeyOf(1, FULL_SYNC_USER, peer);
+    const partition = traffic.partitionOf(key);
+    for (let seq = 1; seq <= settings.messagesPerConversation; seq++) {
+      const fromPeer = seq % 2 === 1;
+      const value = fromPeer ? traffic.message(seq, peer, FULL_SYNC_USER, 1) : traffic.message(seq, FULL_SYNC_USER, peer, 1);
+      records.push({ partition, key, value });
+    }
+  }
+  return records;
+}
+
+export async function post(url: string, body: string): Promise<string> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const text = await response.text();
+  if (response.status !== 200) throw new Error(`POST ${url} answered ${response.status}: ${text.slice(0, 300)}`);
+  return text;
+}
