@@ -124,13 +124,17 @@ export class ProjectionCache implements SyncReadStore {
     const runs = script.finish();
     if (this.cluster) {
       // One EVAL per slot group and chunk, each declaring its keys; auto-pipelining sends them per node.
-      const replies = await Promise.all(
-        runs.map(({ slot, keys, packed }) =>
-          this.redis.eval(APPLY_COMMANDS_SCRIPT, keys.length + 1, markerOf(slot), ...keys, packed) as Promise<ApplyReply>,
+      // The global marker (what markIncomplete deletes) is read beside them: no run need fall in its slot.
+      const [globalMarker, replies] = await Promise.all([
+        this.redis.exists(redisKeys.complete),
+        Promise.all(
+          runs.map(({ slot, keys, packed }) =>
+            this.redis.eval(APPLY_COMMANDS_SCRIPT, keys.length + 1, markerOf(slot), ...keys, packed) as Promise<ApplyReply>,
+          ),
         ),
-      );
+      ]);
       return {
-        complete: replies.every(([complete]) => complete === 1),
+        complete: globalMarker === 1 && replies.every(([complete]) => complete === 1),
         refused: replies.reduce((sum, [, refused]) => sum + refused, 0),
       };
     }
