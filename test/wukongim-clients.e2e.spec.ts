@@ -79,7 +79,10 @@ describe('WuKongIM clients as they are (e2e)', () => {
       deletionsNamed += cannotLearn.length;
       expect({ client: client.name, uid: client.uid, view: view.filter((c) => fullKeys.has(conversationKey(c))) }).toEqual({ client: client.name, uid: client.uid, view: full });
       expect(client.problems).toEqual([]);
-      expect(client.nonEmptyIncrementalAnswers).toBeGreaterThan(3);
+      // How many incremental answers the free-running loops got during the traffic depends on the
+      // machine's speed; the fixed ending guarantees two per client (the new friend's message, then
+      // the read), each awaited before the next event is produced.
+      expect(client.nonEmptyIncrementalAnswers).toBeGreaterThanOrEqual(2);
     }
     // The run really had deletions the clients could not learn, and readers who learned of reads.
     expect(deletionsNamed).toBeGreaterThan(0);
