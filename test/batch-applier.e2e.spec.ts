@@ -1,7 +1,7 @@
 import { Client, Pool } from 'pg';
 import { channelKeyOf } from '@cs/domain';
-import { BatchApplier, BatchOutcome, DeadLetter, IncomingRecord } from '@cs/ingest';
-import { ProjectionCache, ProjectionRepository, RedisClient, createPool, createRedis, ensureDatabase, migrate, redisKeys } from '@cs/storage';
+import { BatchApplier, BatchOutcome, DeadLetter, IncomingRecord, rebuildRedisFromPostgres } from '@cs/ingest';
+import { PARTITIONS_LOCK_KEY, ProjectionCache, ProjectionRepository, RedisClient, createPool, createRedis, encodeConversation, ensureDatabase, migrate, redisKeys } from '@cs/storage';
 import { GROUP, PERSON, groupMessage, joined, personMessage, read } from './support/events';
 import { stringifyExact } from './support/json';
 import { TestEnvironment } from './support/test-environment';
@@ -9,11 +9,14 @@ import { waitFor } from './support/wait-for';
 
 /**
  * The batch applier against real PostgreSQL and Redis, where timing matters.
- * A batch loads its records before it takes the version clock (while other
- * partitions' batches hold it): the first cases hold the clock from the test,
- * let two batches queue behind it in a known order, and check that the second
- * one's early load is thrown away when the first changed what it loaded. The
- * last one has PostgreSQL refuse one record of a batch.
+ * Batches of different partitions write and commit side by side: one case
+ * holds partition 0's row from the test and shows partition 1's batch
+ * committing meanwhile. A batch loads its records before it locks its
+ * partition: the next cases hold the partitions lock exclusively from the
+ * test, let two batches queue behind it in a known order, and check that the
+ * second one's early load is thrown away when the first changed what it
+ * loaded. Then a stalled batch's late Redis write loses to a later one, and
+ * PostgreSQL refuses one record of a batch.
  */
 describe('batch applier (real PostgreSQL and Redis)', () => {
   const env = new TestEnvironment('batch_applier');
@@ -37,6 +40,10 @@ describe('batch applier (real PostgreSQL and Redis)', () => {
 
   beforeEach(async () => {
     await pool.query('TRUNCATE channels, conversations, messages, message_windows, consumer_checkpoints');
+    const projections = new ProjectionRepository(pool);
+    await projections.registerPartitions(env.groupId, topic, 3);
+    // Redis complete from the start, as a running consumer keeps it: no batch here has to rebuild it.
+    await rebuildRedisFromPostgres(pool, projections, new ProjectionCache(redis), env.groupId, topic, false);
     offsets = new Map();
   });
 
@@ -55,17 +62,22 @@ describe('batch applier (real PostgreSQL and Redis)', () => {
     });
   }
 
-  /** Runs `queued` in order behind a transaction holding the version clock, then lets them through. */
-  async function queuedBehindTheClock(queued: (() => Promise<BatchOutcome>)[]): Promise<BatchOutcome[]> {
+  /**
+   * Runs `queued` in order behind a transaction holding the partitions lock
+   * exclusively (or, with `partitionRow`, only that partition's row, which
+   * queues its batches in order), then lets them through.
+   */
+  async function queuedBehindTheLock(queued: (() => Promise<BatchOutcome>)[], partitionRow?: number): Promise<BatchOutcome[]> {
     const holder = new Client({ connectionString: env.databaseUrl });
     await holder.connect();
     try {
       await holder.query('BEGIN');
-      await holder.query('SELECT version FROM version_clock WHERE id = 1 FOR UPDATE');
+      if (partitionRow === undefined) await holder.query('SELECT pg_advisory_xact_lock($1)', [PARTITIONS_LOCK_KEY]);
+      else await holder.query('SELECT 1 FROM consumer_checkpoints WHERE group_id = $1 AND topic = $2 AND partition = $3 FOR UPDATE', [env.groupId, topic, partitionRow]);
       const running: Promise<BatchOutcome>[] = [];
       for (const start of queued) {
         running.push(start());
-        await waitFor(`${running.length} batch(es) waiting for the version clock`, async () => (await waitingForLocks()) === running.length);
+        await waitFor(`${running.length} batch(es) waiting for the partitions lock`, async () => (await waitingForLocks()) === running.length);
       }
       await holder.query('COMMIT');
       return await Promise.all(running);
@@ -86,13 +98,80 @@ describe('batch applier (real PostgreSQL and Redis)', () => {
     return rows[0];
   }
 
+  async function checkpointOf(partition: number): Promise<{ next_offset: string; last_version: string; closed_version: string } | undefined> {
+    const { rows } = await pool.query(
+      'SELECT next_offset::text, last_version::text, closed_version::text FROM consumer_checkpoints WHERE group_id = $1 AND topic = $2 AND partition = $3',
+      [env.groupId, topic, partition],
+    );
+    return rows[0];
+  }
+
+  it("commits a partition's batch while another partition's batch waits for its row", async () => {
+    const otherChannel = channelKeyOf(GROUP, '', 'g2');
+    const holder = new Client({ connectionString: env.databaseUrl });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM consumer_checkpoints WHERE group_id = $1 AND topic = $2 AND partition = 0 FOR UPDATE', [env.groupId, topic]);
+      const held = applier.apply(topic, 0, recordsFor(0, channelKey, joined(channel, ['alice', 'bob'])));
+      await waitFor("partition 0's batch to wait for its row", async () => (await waitingForLocks()) === 1);
+
+      const other = await applier.apply(topic, 1, recordsFor(1, otherChannel, joined('g2', ['carol']), groupMessage('g2', 'carol', 1)));
+
+      expect(other).toMatchObject({ applied: 2 });
+      expect(await checkpointOf(1)).toMatchObject({ next_offset: '2' });
+      expect(await checkpointOf(0)).toMatchObject({ next_offset: '0' });
+      expect(await waitingForLocks()).toBe(1);
+      const published = await redis.hget(redisKeys.frontier, 'p:1');
+      expect(published).toBe((await checkpointOf(1))!.closed_version);
+
+      await holder.query('COMMIT');
+      expect(await held).toMatchObject({ applied: 1 });
+      const [zero, one] = [await checkpointOf(0), await checkpointOf(1)];
+      expect(zero).toMatchObject({ next_offset: '1' });
+      // Each partition closed its own highest version, a multiple of 1024, above what it was closed at before.
+      for (const row of [zero!, one!]) {
+        expect(row.closed_version).toBe(row.last_version);
+        expect(BigInt(row.closed_version) % 1024n).toBe(0n);
+      }
+      expect(await redis.hget(redisKeys.frontier, 'p:0')).toBe(zero!.closed_version);
+    } finally {
+      await holder.end();
+    }
+  });
+
+  it("refuses a stalled batch's late Redis write over a record a later batch wrote", async () => {
+    await applier.apply(topic, 0, recordsFor(0, channelKey, joined(channel, ['alice', 'bob']), read('alice', channel, GROUP)));
+    const stored = await redis.hget(redisKeys.userConversations('alice'), channelKey);
+    const { last_version: last } = (await checkpointOf(0))!;
+    const record = JSON.parse(stored!) as unknown[];
+    const stale = {
+      uid: 'alice', channelKey, channelId: channel, channelType: GROUP, floor: 0, readSeq: 0, ownSeq: 0, directHead: null,
+      membership: 'left' as const, leftVersion: null, frozenHead: null, version: 1024n, clearedVersion: null,
+    };
+    const cache = new ProjectionCache(redis);
+    const lateAt = BigInt(last) - 1024n;
+
+    const late = await cache.writeBatch(
+      // Its index entry would move alice's group out of her index into her large groups, were the write accepted.
+      { conversations: [{ record: stale, text: encodeConversation(stale, lateAt), entry: { kind: 'large' } }], channels: [], messages: [], windows: [], trims: [] },
+      lateAt,
+    );
+
+    expect(late).toEqual({ complete: true, refused: 1 });
+    expect(await redis.hget(redisKeys.userConversations('alice'), channelKey)).toBe(stored);
+    expect(record[record.length - 1]).toBe(last);
+    expect(await redis.zscore(redisKeys.userByVersion('alice'), channelKey)).not.toBeNull();
+    expect(await redis.sismember(redisKeys.userLargeGroups('alice'), channelKey)).toBe(0);
+  });
+
   it('reloads when an event keyed by another channel changed the records meanwhile', async () => {
     await applier.apply(topic, 0, recordsFor(0, channelKey, joined(channel, ['alice', 'bob']), groupMessage(channel, 'bob', 1)));
 
-    const [misKeyed, keyed] = await queuedBehindTheClock([
-      // Not keyed by its channel, so it may land on any partition: it loads under the clock.
+    const [misKeyed, keyed] = await queuedBehindTheLock([
+      // Not keyed by its channel, so it may land on any partition: it locks every partition and loads under the lock.
       () => applier.apply(topic, 1, recordsFor(1, 'not-the-channel-key', read('alice', channel, GROUP, 1))),
-      // Keyed by its channel: it loads first, then waits for the clock behind the read.
+      // Keyed by its channel: it loads first, then waits for its partition behind the read.
       () => applier.apply(topic, 0, recordsFor(0, channelKey, groupMessage(channel, 'alice', 2))),
     ]);
 
@@ -105,11 +184,11 @@ describe('batch applier (real PostgreSQL and Redis)', () => {
     const first = recordsFor(0, channelKey, joined(channel, ['alice', 'bob']), groupMessage(channel, 'alice', 1));
     const more = recordsFor(0, channelKey, read('bob', channel, GROUP, 1));
 
-    const [applied, redelivered] = await queuedBehindTheClock([
+    const [applied, redelivered] = await queuedBehindTheLock([
       () => applier.apply(topic, 0, first),
       // The same partition redelivered to a second instance, with one record more.
       () => applier.apply(topic, 0, [...first, ...more]),
-    ]);
+    ], 0);
 
     expect(applied).toMatchObject({ applied: 2, loadedUnderClock: false });
     expect(redelivered).toMatchObject({ applied: 1, skipped: 2, loadedUnderClock: true });
@@ -120,7 +199,7 @@ describe('batch applier (real PostgreSQL and Redis)', () => {
     await applier.apply(topic, 0, recordsFor(0, channelKey, joined(channel, ['alice', 'bob'])));
     const otherChannel = channelKeyOf(GROUP, '', 'g2');
 
-    const [, keyed] = await queuedBehindTheClock([
+    const [, keyed] = await queuedBehindTheLock([
       () => applier.apply(topic, 1, recordsFor(1, otherChannel, joined('g2', ['carol']))),
       () => applier.apply(topic, 0, recordsFor(0, channelKey, groupMessage(channel, 'alice', 1))),
     ]);
@@ -130,12 +209,12 @@ describe('batch applier (real PostgreSQL and Redis)', () => {
   });
 
   // The fast path as producers use it: each partition's batch is keyed by its channels, loads
-  // before the clock while another partition's batch holds or waits for it, and keeps that load.
-  it('keeps the early loads of batches of other partitions that touch the same users, and applies them in clock order', async () => {
+  // before it locks its partition while other partitions' batches run, and keeps that load.
+  it('keeps the early loads of batches of other partitions that touch the same users, and applies each once', async () => {
     await applier.apply(topic, 0, recordsFor(0, channelKey, joined(channel, ['alice', 'bob'])));
     const personChannel = channelKeyOf(PERSON, 'carol', 'alice');
 
-    const outcomes = await queuedBehindTheClock([
+    const outcomes = await queuedBehindTheLock([
       () => applier.apply(topic, 0, recordsFor(0, channelKey, groupMessage(channel, 'bob', 1), groupMessage(channel, 'bob', 2), read('alice', channel, GROUP, 1))),
       () => applier.apply(topic, 1, recordsFor(1, personChannel, personMessage('carol', 'alice', 1), personMessage('alice', 'carol', 2))),
       () => applier.apply(topic, 2, recordsFor(2, channelKeyOf(PERSON, 'bob', 'alice'), personMessage('bob', 'alice', 1))),
@@ -147,16 +226,20 @@ describe('batch applier (real PostgreSQL and Redis)', () => {
       { applied: 1, loadedUnderClock: false },
     ]);
     const { rows } = await pool.query<{ uid: string; channel_key: string; read_seq: string; own_seq: string; version: string }>(
-      "SELECT uid, channel_key, read_seq::text, own_seq::text, version::text FROM conversations WHERE uid IN ('alice', 'bob') ORDER BY version, uid",
+      "SELECT uid, channel_key, read_seq::text, own_seq::text, version::text FROM conversations WHERE uid IN ('alice', 'bob')",
     );
-    // One row per user and channel, in the order the batches took the clock (one event's rows share a version).
-    expect(rows.map(({ uid, channel_key, read_seq, own_seq }) => ({ uid, channel_key, read_seq, own_seq }))).toEqual([
-      { uid: 'bob', channel_key: channelKey, read_seq: '0', own_seq: '2' },
-      { uid: 'alice', channel_key: channelKey, read_seq: '1', own_seq: '0' },
-      { uid: 'alice', channel_key: personChannel, read_seq: '0', own_seq: '2' },
-      { uid: 'alice', channel_key: channelKeyOf(PERSON, 'bob', 'alice'), read_seq: '0', own_seq: '0' },
-      { uid: 'bob', channel_key: channelKeyOf(PERSON, 'bob', 'alice'), read_seq: '0', own_seq: '1' },
-    ]);
+    // One row per user and channel (the partitions' batches ran side by side, in no set order).
+    const byKey = (a: { uid: string; channel_key: string }, b: { uid: string; channel_key: string }) =>
+      `${a.uid} ${a.channel_key}` < `${b.uid} ${b.channel_key}` ? -1 : 1;
+    expect(rows.map(({ uid, channel_key, read_seq, own_seq }) => ({ uid, channel_key, read_seq, own_seq })).sort(byKey)).toEqual(
+      [
+        { uid: 'bob', channel_key: channelKey, read_seq: '0', own_seq: '2' },
+        { uid: 'alice', channel_key: channelKey, read_seq: '1', own_seq: '0' },
+        { uid: 'alice', channel_key: personChannel, read_seq: '0', own_seq: '2' },
+        { uid: 'alice', channel_key: channelKeyOf(PERSON, 'bob', 'alice'), read_seq: '0', own_seq: '0' },
+        { uid: 'bob', channel_key: channelKeyOf(PERSON, 'bob', 'alice'), read_seq: '0', own_seq: '1' },
+      ].sort(byKey),
+    );
     const checkpoints = await pool.query('SELECT partition, next_offset::text FROM consumer_checkpoints ORDER BY partition');
     expect(checkpoints.rows).toEqual([
       { partition: 0, next_offset: '4' },

@@ -222,10 +222,12 @@ describe('cli (e2e)', () => {
     expect(consumerBuilt.messages.length).toBeGreaterThan(500);
     expect(await projectionSnapshot(rebuilt.databaseUrl)).toEqual(consumerBuilt);
 
-    // Redis was rebuilt from PostgreSQL: complete, watermark = the version clock.
-    const clock = await withDatabase(rebuilt.databaseUrl, (db) => db.query('SELECT version::text FROM version_clock'));
+    // Redis was rebuilt from PostgreSQL: complete, with every partition's closed version in the frontier.
+    const closed = await withDatabase(rebuilt.databaseUrl, (db) =>
+      db.query("SELECT 'p:' || partition AS field, closed_version::text AS version FROM consumer_checkpoints ORDER BY partition"),
+    );
     expect(await rebuilt.redis.get(redisKeys.complete)).toBe('1');
-    expect(await rebuilt.redis.get(redisKeys.watermark)).toBe(clock.rows[0].version);
+    expect(await rebuilt.redis.hgetall(redisKeys.frontier)).toEqual({ count: '3', ...Object.fromEntries(closed.rows.map((row) => [row.field, row.version])) });
 
     const api = await AppProcess.start('api', rebuiltEnv);
     try {

@@ -83,9 +83,9 @@ describe('SQL restating domain rules (real PostgreSQL)', () => {
       state.conversations.set(key, c);
       state.changedConversations.add(key);
     }
-    const changes = { ...encodeChanges(state), messages: messages.map((record) => ({ record, text: encodeMessage(record) })) };
+    const changes = { ...encodeChanges(state, V + 100_000n), messages: messages.map((record) => ({ record, text: encodeMessage(record) })) };
     await inTransaction(pool, (client) =>
-      repository.saveBatch(client, changes, { groupId: 'parity', topic: 't', partition: 0, nextOffset: '1' }, V + 100_000n, false),
+      repository.saveBatch(client, changes, { groupId: 'parity', topic: 't', partition: 0, nextOffset: '1' }, V + 100_000n, false, false),
     );
   });
 
@@ -97,7 +97,7 @@ describe('SQL restating domain rules (real PostgreSQL)', () => {
   // Callers ask above the floor (recentsAfterSeq), as every sync entry does.
   it('the recents query keeps exactly the messages isVisibleTo keeps', async () => {
     const requests = new Map(conversations.map((c) => [conversationKeyOf(c.uid, c.channelKey), { conversation: c, afterSeq: c.floor, uptoSeq: 100, count: 100 }]));
-    const fromSql = await repository.readRecents(requests, V + 100_000n);
+    const fromSql = await repository.readRecents(requests);
     const mismatches = conversations.flatMap((c) => {
       const lanes = lanesReadBy(c);
       const expected = messages

@@ -37,13 +37,16 @@ describe('Redis cache: batches across slots, lost data noticed (e2e)', () => {
     async function* pages() {
       yield { channels: [channelAt(2_048n)], conversations: users.map((uid) => ({ record: conversationAt(uid, 1_024n), entry: entryOf(uid, 2_048n) })) };
     }
-    await cache.rebuild(pages(), 4_096n);
+    await cache.rebuild(pages(), 2_048n, { closed: [{ partition: 0, closedVersion: 4_096n }], partitionCount: 1 });
   }
 
-  async function writeBatch(version: bigint, watermark: bigint): Promise<boolean> {
-    const conversations = users.map((uid) => ({ record: conversationAt(uid, version), entry: entryOf(uid, version) })).map(({ record, entry }) => ({ record, entry, text: encodeConversation(record) }));
+  /** A batch of partition 0 writing at `version`, then closing at `closed` (published after the records, as the applier does). */
+  async function writeBatch(version: bigint, closed: bigint): Promise<{ complete: boolean; refused: number }> {
+    const conversations = users.map((uid) => ({ record: conversationAt(uid, version), entry: entryOf(uid, version) })).map(({ record, entry }) => ({ record, entry, text: encodeConversation(record, version) }));
     const channel = channelAt(version);
-    return cache.writeBatch({ conversations, channels: [{ record: channel, text: encodeChannel(channel) }], messages: [], windows: [], trims: [] }, watermark - 2_048n, watermark);
+    const written = await cache.writeBatch({ conversations, channels: [{ record: channel, text: encodeChannel(channel, version) }], messages: [], windows: [], trims: [] }, version);
+    await cache.publishFrontier([{ partition: 0, closedVersion: closed }]);
+    return written;
   }
 
   /** Both kinds of read: the whole user, and the index (by version) then the records it names. */
@@ -65,7 +68,7 @@ describe('Redis cache: batches across slots, lost data noticed (e2e)', () => {
   it('answers every user from Redis after a rebuild, stamps included', async () => {
     await rebuild();
     expect(await cache.isComplete()).toBe(true);
-    expect(await cache.readStamp(users[0])).toEqual({ stamp: 2_048n, watermark: 4_096n });
+    expect(await cache.readStamp(users[0])).toEqual({ stamp: 2_048n, frontier: 4_096n });
     const read = await cache.readSnapshot(users[1], { read: 'changed', afterVersion: 1_024n });
     expect({ conversations: read?.conversations.length, channel: read?.channels.get(channelKey)?.broadcastVersion }).toEqual({
       conversations: 1,
@@ -74,10 +77,10 @@ describe('Redis cache: batches across slots, lost data noticed (e2e)', () => {
     expect(await readable()).toBe(users.length);
   });
 
-  it('lands a batch spread over every user slot whole, and raises the watermark after it', async () => {
-    expect(await writeBatch(6_144n, 8_192n)).toBe(true);
+  it('lands a batch spread over every user slot whole, and W (the frontier) raised after it', async () => {
+    expect(await writeBatch(6_144n, 8_192n)).toEqual({ complete: true, refused: 0 });
     const stamps = await Promise.all(users.map((uid) => cache.readStamp(uid)));
-    expect(new Set(stamps.map((s) => `${s?.stamp}/${s?.watermark}`))).toEqual(new Set(['6144/8192']));
+    expect(new Set(stamps.map((s) => `${s?.stamp}/${s?.frontier}`))).toEqual(new Set(['6144/8192']));
   });
 
   it('notices lost data in the repair check, in reads and in the next batch, until rebuilt', async () => {
@@ -85,7 +88,7 @@ describe('Redis cache: batches across slots, lost data noticed (e2e)', () => {
     expect(await cache.isComplete()).toBe(false);
     // Every user on a single Redis; on a cluster at least those whose slots were on the node that lost its keys.
     expect(await readable()).toBeLessThan(users.length);
-    expect(await writeBatch(10_240n, 12_288n)).toBe(false);
+    expect(await writeBatch(10_240n, 12_288n)).toEqual({ complete: false, refused: 0 });
     await rebuild();
     expect({ complete: await cache.isComplete(), readable: await readable() }).toEqual({ complete: true, readable: users.length });
   });

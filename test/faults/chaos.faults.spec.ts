@@ -115,7 +115,7 @@ describe('fault injection: crashes, frozen and lost processes, lost Redis, resta
     note(`seed=${SEED} (replay with FAULTS_SEED=${SEED})`);
     await env.setUp();
     const [first, second, firstApi] = await Promise.all([
-      // consumer-1 is the victim of kill-before-publish: it pauses after each commit, where the consumer supports it.
+      // consumer-1 is the victim of kill-before-publish: it pauses after each commit.
       startApp('consumer', 'consumer-1', { CS_TEST_PAUSE_BEFORE_PUBLISH_MS: String(PAUSE_BEFORE_PUBLISH_MS), LOG_LEVEL: 'debug' }),
       startApp('consumer', 'consumer-2'),
       startApp('api', 'api-1'),
@@ -278,16 +278,17 @@ describe('fault injection: crashes, frozen and lost processes, lost Redis, resta
       await progressReaches(FAULT_AT.killBeforePublish);
       await fault('kill-before-publish', async () => {
         const victim = consumers[0];
-        // The consumer logs PAUSED_LINE after a batch's commit, before its closed version is
-        // published, where it has the CS_TEST_PAUSE_BEFORE_PUBLISH_MS hook; without it, any point will do.
+        // The consumer logs PAUSED_LINE after a batch's commit and then waits PAUSE_BEFORE_PUBLISH_MS
+        // before publishing its closed version (CS_TEST_PAUSE_BEFORE_PUBLISH_MS): the kill lands in that gap.
         const seen = victim.logs.length;
-        const paused = await waitFor('the victim to pause before publishing', () => victim.logs.indexOf(PAUSED_LINE, seen) >= 0, 8_000).then(
-          () => true,
-          () => false,
-        );
-        await stopApp(victim, 'SIGKILL');
+        await waitFor('the victim to pause before publishing', () => victim.logs.indexOf(PAUSED_LINE, seen) >= 0, 8_000);
+        const pausedAt = Date.now();
+        const stopped = stopApp(victim, 'SIGKILL');
+        const killedAfterMs = Date.now() - pausedAt;
+        await stopped;
+        if (killedAfterMs >= PAUSE_BEFORE_PUBLISH_MS) throw new Error(`kill-before-publish: the kill took ${killedAfterMs} ms, past the ${PAUSE_BEFORE_PUBLISH_MS} ms pause`);
         consumers[0] = await startApp('consumer', 'consumer-3');
-        const where = paused ? 'between its commit and the publication of its closed version' : `at a random point (no "${PAUSED_LINE}" line: the hook is absent)`;
+        const where = `at the hook, ${killedAfterMs} ms into its ${PAUSE_BEFORE_PUBLISH_MS} ms pause between its commit and the publication of its closed version`;
         return `(pid ${victim.pid} killed ${where}, ${consumers[0].pid} started and in the group)`;
       });
 

@@ -6,7 +6,7 @@ import { Client } from 'pg';
 import { channelKeyOfRaw } from '@cs/events';
 import { createKeyedProducer } from '@cs/kafka';
 import { ProjectionCache } from '../../libs/storage/src/redis/projection.cache';
-import { RedisClient, createRedis, redisKeys, setRedisKeyPrefix, slotOf, unlinkMatching } from '../../libs/storage/src/redis/redis-layout';
+import { RedisClient, createRedis, frontierOf, redisKeys, setRedisKeyPrefix, slotOf, unlinkMatching } from '../../libs/storage/src/redis/redis-layout';
 import { stringifyExact } from './json';
 import { waitFor } from './wait-for';
 
@@ -173,9 +173,29 @@ export class TestEnvironment {
   /**
    * Waits until the consumer has applied everything produced so far (its
    * checkpoints reach the topic's end offsets, read by a fresh admin client:
-   * one that cached the topic's metadata would not know of partitions added since).
+   * one that cached the topic's metadata would not know of partitions added
+   * since) and W has passed it (Redis's
+   * frontier is at or above every version handed out): answers then report
+   * every conversation at its own version.
    */
   async waitUntilApplied(timeoutMs = 30_000): Promise<void> {
+    await this.waitUntilCheckpointsReachEnds(timeoutMs);
+    await waitFor(
+      'W (the frontier in Redis) to pass every version handed out',
+      () =>
+        withDatabase(this.databaseUrl, async (client) => {
+          const { rows } = await client.query<{ highest: string | null }>(
+            'SELECT max(last_version)::text AS highest FROM consumer_checkpoints WHERE group_id = $1 AND topic = $2',
+            [this.groupId, this.topic],
+          );
+          const frontier = frontierOf(Object.entries(await this.redis.hgetall(redisKeys.frontier)).flat());
+          return frontier !== null && frontier >= BigInt(rows[0].highest ?? '0');
+        }),
+      timeoutMs,
+    );
+  }
+
+  private async waitUntilCheckpointsReachEnds(timeoutMs: number): Promise<void> {
     const admin = this.kafka.admin();
     await admin.connect();
     const ends = await admin.fetchTopicOffsets(this.topic).finally(() => admin.disconnect());

@@ -58,13 +58,18 @@ async function main(): Promise<void> {
   useExactJsonBodies(adapter.getInstance());
   const registry = createMetricsRegistry('api');
   const cache = new ProjectionCache(redis);
-  const reader = new ProjectionReader(cache, new ProjectionRepository(pool), log);
+  const reader = new ProjectionReader(cache, new ProjectionRepository(pool, { groupId: config.kafkaGroupId, topic: config.kafkaTopic }), log);
   const skippedLastMsgSeqs = new Counter({
     name: 'conversation_sync_last_msg_seqs_skipped_total',
     help: 'last_msg_seqs entries skipped because they could not be read',
     registers: [registry],
   });
-  const sync = new SyncService(cache, reader, skippedLastMsgSeqs, log, config.answerCacheBytes);
+  const clampedVersions = new Counter({
+    name: 'conversation_sync_clamped_versions_total',
+    help: 'Answer entries sent with their version clamped to W (their change was not yet closed in every partition): they come again',
+    registers: [registry],
+  });
+  const sync = new SyncService(cache, reader, skippedLastMsgSeqs, clampedVersions, log, config.answerCacheBytes);
   const channels = new ConversationChannelsService(reader);
   observeRequests(adapter.getInstance(), registry, log);
   const readinessChecks = [

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { TUNING, configOrExit, loadConfig, retryUntil } from '@cs/config';
-import { createLogger } from '@cs/observability';
+import { Logger, createLogger } from '@cs/observability';
 import { createKafka, ensureTopics } from '@cs/kafka';
 import {
   ProjectionCache,
@@ -17,7 +17,7 @@ import {
 } from '@cs/storage';
 import { createMetricsRegistry } from '@cs/observability';
 import { ConsumerModule } from './consumer.module';
-import { BatchApplier, DeadLetterPublisher } from '@cs/ingest';
+import { BatchApplier, BatchApplierHooks, DeadLetterPublisher, FrontierCloser } from '@cs/ingest';
 import { IngestMetrics } from './ingest/ingest-metrics';
 import { KafkaIngest, eachListener } from './ingest/kafka-ingest';
 import { MessageVacuum } from './ingest/message-vacuum';
@@ -29,7 +29,12 @@ async function main(): Promise<void> {
 
   const retrying = (step: string) => (error: unknown) => log.warn(`${step} failed, retrying`, { error });
   await retryUntil('migrate', () => migrate(config.databaseUrl), retrying('migrate'));
-  const pool = createPool(config.databaseUrl, { max: config.pgPoolSize ?? TUNING.postgres.consumerPoolSize });
+  // A consumer frozen inside a transaction (SIGSTOP, a long GC) loses its session, and so its
+  // partition's row lock, after this long; its late Redis writes are then refused (see ENTRY and SPUT).
+  const pool = createPool(config.databaseUrl, {
+    max: config.pgPoolSize ?? Math.max(TUNING.postgres.consumerPoolSize, config.kafkaPartitionsInFlight * 2 + 2),
+    idle_in_transaction_session_timeout: config.pgIdleInTransactionTimeoutMs,
+  });
   setRedisKeyPrefix(config.redisKeyPrefix);
   const redis = createRedis(config.redisUrl);
   const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'conversation-sync-consumer', log: (level, msg, extra) => log[level](msg, extra) });
@@ -40,20 +45,33 @@ async function main(): Promise<void> {
 
   const deadLetters = new DeadLetterPublisher(kafka, config.kafkaDlqTopic, config.kafkaGroupId);
   await retryUntil('connect to Kafka', () => deadLetters.connect(), retrying('connect to Kafka'));
+  const projections = new ProjectionRepository(pool);
+  const cache = new ProjectionCache(redis);
   const applier = new BatchApplier(
     pool,
-    new ProjectionRepository(pool),
-    new ProjectionCache(redis),
+    projections,
+    cache,
     config.kafkaGroupId,
     (topic, partition, letters) => deadLetters.publish(topic, partition, letters),
     config.recentMessagesKept,
     config.smallGroupMaxMembers,
+    testHooks(log),
   );
   const registry = createMetricsRegistry('consumer');
+  const metrics = new IngestMetrics(registry, log);
   const vacuum = new MessageVacuum(new VacuumRepository(pool), config.postgresVacuumIntervalMs, log);
-  const ingest = new KafkaIngest(kafka, config.kafkaTopic, config.kafkaGroupId, applier, eachListener(new IngestMetrics(registry, log), vacuum), {
+  const ingest = new KafkaIngest(kafka, config.kafkaTopic, config.kafkaGroupId, applier, eachListener(metrics, vacuum), {
     maxBytesPerPartition: config.kafkaMaxBytesPerPartition,
     partitionsInFlight: config.kafkaPartitionsInFlight,
+  });
+  const admin = kafka.admin();
+  await retryUntil('connect the Kafka admin', () => admin.connect(), retrying('connect the Kafka admin'));
+  const closer = new FrontierCloser(projections, cache, {
+    groupId: config.kafkaGroupId,
+    topic: config.kafkaTopic,
+    partitionCount: async () => (await admin.fetchTopicMetadata({ topics: [config.kafkaTopic] })).topics[0]?.partitions.length ?? 0,
+    onFrontier: (frontier) => metrics.frontierClosed(frontier),
+    onError: (error) => log.debug('closing idle partitions failed, will retry', { error }),
   });
 
   const readiness = [
@@ -66,6 +84,7 @@ async function main(): Promise<void> {
     abortOnError: false,
   });
   await app.listen(config.consumerHttpPort, '0.0.0.0');
+  closer.start();
   await ingest.start();
   vacuum.start();
   let repairing = false;
@@ -73,7 +92,7 @@ async function main(): Promise<void> {
     if (repairing) return;
     repairing = true;
     applier
-      .repairCacheIfIncomplete()
+      .repairCacheIfIncomplete(config.kafkaTopic)
       .then(
         (rebuilt) => rebuilt && log.info('redis was incomplete: rebuilt from PostgreSQL'),
         (error) => log.debug('redis repair failed, will retry', { error }),
@@ -89,8 +108,10 @@ async function main(): Promise<void> {
     log.info('stopping', { signal });
     const forced = setTimeout(() => process.exit(1), config.shutdownTimeoutMs);
     clearInterval(cacheRepair);
+    closer.stop();
     await ingest.stop().catch((error) => log.error('leaving the group failed', { error }));
     await vacuum.stop();
+    await admin.disconnect().catch(() => undefined);
     await deadLetters.disconnect();
     await app.close().catch(() => undefined);
     await Promise.allSettled([pool.end(), redis.quit()]);
@@ -100,6 +121,20 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/**
+ * CS_TEST_PAUSE_BEFORE_PUBLISH_MS (test only, off by default): after each commit, log and wait this long before publishing the closed version.
+ */
+function testHooks(log: Logger): BatchApplierHooks {
+  const pauseMs = Number(process.env.CS_TEST_PAUSE_BEFORE_PUBLISH_MS ?? 0);
+  if (!(pauseMs > 0)) return {};
+  return {
+    beforePublish: async (partition) => {
+      log.info('paused before publishing closed version', { partition, pauseMs });
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    },
+  };
 }
 
 main().catch((error) => {

@@ -22,6 +22,7 @@ export const CONFIG_VARIABLES = [
   'KAFKA_PARTITIONS_IN_FLIGHT',
   'KAFKA_MAX_BYTES_PER_PARTITION',
   'SHUTDOWN_TIMEOUT_MS',
+  'PG_IDLE_IN_TRANSACTION_TIMEOUT_MS',
   'POSTGRES_VACUUM_INTERVAL_MS',
   'REDIS_KEY_PREFIX',
 ] as const;
@@ -62,6 +63,8 @@ export interface AppConfig {
   kafkaMaxBytesPerPartition: number;
   /** After SIGTERM, exit 1 if stopping takes longer. */
   shutdownTimeoutMs: number;
+  /** The consumer's PostgreSQL sessions end after this long idle inside a transaction (a frozen consumer's row locks are released). */
+  pgIdleInTransactionTimeoutMs: number;
   /** How often an ingesting consumer vacuums the messages table retention trims; 0 = never (leave it to autovacuum). */
   postgresVacuumIntervalMs: number;
 }
@@ -117,6 +120,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
       64 * 1024 * 1024,
     ),
     shutdownTimeoutMs: integer(read('SHUTDOWN_TIMEOUT_MS', String(TUNING.shutdownTimeoutMs)), 'SHUTDOWN_TIMEOUT_MS', 100, 600_000),
+    pgIdleInTransactionTimeoutMs: integer(
+      read('PG_IDLE_IN_TRANSACTION_TIMEOUT_MS', String(TUNING.postgres.idleInTransactionTimeoutMs)),
+      'PG_IDLE_IN_TRANSACTION_TIMEOUT_MS',
+      1000,
+      600_000,
+    ),
     postgresVacuumIntervalMs: integer(read('POSTGRES_VACUUM_INTERVAL_MS', String(TUNING.postgres.vacuumIntervalMs)), 'POSTGRES_VACUUM_INTERVAL_MS', 0, 3_600_000),
   };
 }

@@ -10,7 +10,7 @@ export const TUNING = {
   startupTimeoutMs: 60_000,
 
   postgres: {
-    /** Connections per process. Setting: PG_POOL_SIZE. The API serves many requests at once; the consumer has two batches in flight and a repair. */
+    /** Connections per process. Setting: PG_POOL_SIZE. The API serves many requests at once; the consumer has its batches in flight, the closer and a repair. */
     apiPoolSize: 20,
     consumerPoolSize: 10,
     connectTimeoutMs: 3_000,
@@ -19,6 +19,8 @@ export const TUNING = {
     /** The API's reads: a sync must fail fast (and fall back or answer 503) rather than hang. */
     apiStatementTimeoutMs: 5_000,
     apiQueryTimeoutMs: 6_000,
+    /** A consumer frozen inside a transaction loses its session (and its partition's row lock) after this. Setting: PG_IDLE_IN_TRANSACTION_TIMEOUT_MS. */
+    idleInTransactionTimeoutMs: 10_000,
     /**
      * While ingesting, a plain VACUUM of messages and conversations this often, so the rows batches leave dead are
      * reused (autovacuum visits at most once per server-wide naptime). Setting: POSTGRES_VACUUM_INTERVAL_MS.
@@ -46,8 +48,8 @@ export const TUNING = {
     metadataMaxAgeMs: 10_000,
     /** The consumer never gives up on Kafka: it stays in its group until Kafka is back. */
     consumerRetry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5_000 },
-    /** While one partition's batch holds the version clock, the next loads its own. Setting: KAFKA_PARTITIONS_IN_FLIGHT. */
-    partitionsInFlight: 2,
+    /** Partitions whose batches write and commit side by side. Setting: KAFKA_PARTITIONS_IN_FLIGHT. */
+    partitionsInFlight: 4,
     /** Bounds a batch, and so the consumer's memory: ~2,000 typical events. Setting: KAFKA_MAX_BYTES_PER_PARTITION. */
     maxBytesPerPartition: 512 * 1024,
     /** A whole fetch holds at most this many partitions' worth. */

@@ -28,3 +28,33 @@ export function versionFromClient(sent: bigint): bigint {
 export function nextVersionStep(value: bigint): bigint {
   return value - (value % VERSION_STEP) + VERSION_STEP;
 }
+
+/** The largest multiple of VERSION_STEP at or below `value` (value ≥ 0). */
+export function versionStepAtOrBelow(value: bigint): bigint {
+  return value - (value % VERSION_STEP);
+}
+
+/**
+ * Versions for `count` events of one batch: consecutive multiples of
+ * VERSION_STEP strictly above every floor given (the partition's last and
+ * closed versions, the clock, what this process already wrote): a clock that
+ * steps back never reorders a record's versions, and a partition never hands
+ * out a version at or below its closed one.
+ */
+export function allocateVersions(floors: readonly bigint[], count: number): bigint[] {
+  const floor = floors.reduce((highest, value) => (value > highest ? value : highest), 0n);
+  const first = nextVersionStep(floor);
+  return Array.from({ length: count }, (_, i) => first + BigInt(i) * VERSION_STEP);
+}
+
+/**
+ * The version an answer reports for a conversation: its own, or the frontier
+ * W (the lowest closed version over every partition, read before the records)
+ * when it is above. Every change not yet whole has a version above W, so the
+ * highest version in any answer is a safe cursor; a conversation above W is
+ * sent again until W passes it, and what a client sees for it never goes down
+ * (both its version and W only grow).
+ */
+export function reportedVersion(version: bigint, frontier: bigint): bigint {
+  return version > frontier ? frontier : version;
+}

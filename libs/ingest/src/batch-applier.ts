@@ -1,8 +1,16 @@
-import { DEFAULT_RECENT_MESSAGES_KEPT, DEFAULT_SMALL_GROUP_MAX_MEMBERS, ImEvent, RecordsNeeded, channelKeyOfEvent, evolve, recordsNeededBy } from '@cs/domain';
-import { LoadGuard, PartitionPosition, ProjectionCache, ProjectionRepository, encodeChanges, inTransaction } from '@cs/storage';
+import {
+  DEFAULT_RECENT_MESSAGES_KEPT,
+  DEFAULT_SMALL_GROUP_MAX_MEMBERS,
+  ImEvent,
+  RecordsNeeded,
+  allocateVersions,
+  channelKeyOfEvent,
+  evolve,
+  recordsNeededBy,
+} from '@cs/domain';
+import { ClosedPartition, LoadGuard, PartitionPosition, ProjectionCache, ProjectionRepository, encodeChanges, inTransaction } from '@cs/storage';
 import { Pool, PoolClient } from 'pg';
 import { DecodedRecord, decodeRecord } from './event-decoder';
-import { nextVersions } from './version-clock';
 
 export interface IncomingRecord {
   offset: string;
@@ -28,10 +36,25 @@ export interface BatchOutcome {
   deadLetters: number;
   eventsByType: Partial<Record<ImEvent['type'], number>>;
   /**
-   * The batch's records were loaded under the version clock: the load made before it had gone
+   * The batch's records were loaded under its partition's lock: the load made before it had gone
    * stale, or the batch holds an event not keyed by its channel (a producer breaking the contract).
    */
   loadedUnderClock: boolean;
+}
+
+/** Test-only hooks (CS_TEST_*), off unless the consumer's main sets them. */
+export interface BatchApplierHooks {
+  /** Runs after a batch commits, before its closed version is published (the fault suite kills the consumer here). */
+  beforePublish?: (partition: number) => Promise<void>;
+}
+
+/** What a committed batch leaves to do outside its transaction. */
+interface Committed {
+  outcome: BatchOutcome;
+  /** The closed version to publish for the partition; 'all' after work that spans partitions; null: nothing changed. */
+  closed: bigint | 'all' | null;
+  /** Redis was incomplete, or refused writes PostgreSQL committed: rebuild it. */
+  rebuildRedis: boolean;
 }
 
 interface DecodedBatch {
@@ -42,21 +65,29 @@ interface DecodedBatch {
 }
 
 /**
- * Where every event goes. A batch is decoded and its records loaded first,
- * while other partitions' batches hold the version clock; then one PostgreSQL
- * transaction takes the clock, skips what the partition's checkpoint already
- * covers, applies the events with the domain's `evolve`, writes the records
- * and the new checkpoint, mirrors the records into Redis, and commits. Dead
- * letters are handed to `sendDeadLetters` before the commit.
+ * Where every event goes. A batch is decoded and its records loaded first;
+ * then one PostgreSQL transaction locks the partition's checkpoint row (and
+ * takes the partitions lock shared, so batches of other partitions run side
+ * by side), skips what the checkpoint already covers, allocates versions above
+ * the partition's last and closed versions and PostgreSQL's clock, applies the
+ * events with the domain's `evolve`, writes the records, the checkpoint and the
+ * new closed version, mirrors the records into Redis, and commits; then the
+ * closed version is published to Redis's frontier (the closer republishes it
+ * if this process dies first). Dead letters are handed to `sendDeadLetters`
+ * before the commit.
  *
- * Loading before the clock is safe because a channel's records are written
- * only by the batches of the partition its events are keyed to, one batch at a
- * time: the load is redone under the clock when the partition's checkpoint
- * moved meanwhile (another instance applied it) or the cross-partition epoch
- * did (an event keyed by another channel, a truncation), and a batch with such
- * an event loads under the clock and raises the epoch.
+ * Loading first is safe because a channel's records are written only by the
+ * batches of the partition its events are keyed to, one batch at a time: the
+ * load is redone under the lock when the partition's checkpoint moved
+ * meanwhile (another instance applied it) or its cross-partition epoch did (an
+ * event keyed by another channel, a truncation). Work that spans partitions (a
+ * batch with such an event, a partition's first batch, a rebuild) takes the
+ * partitions lock exclusively and versions above every partition's.
  */
 export class BatchApplier {
+  /** Per partition, the highest version this process wrote to Redis: a retry after a failed commit goes above it. */
+  private readonly written = new Map<number, bigint>();
+
   constructor(
     private readonly pool: Pool,
     private readonly projections: ProjectionRepository,
@@ -68,6 +99,7 @@ export class BatchApplier {
     private readonly recentMessagesKept = DEFAULT_RECENT_MESSAGES_KEPT,
     /** SMALL_GROUP_MAX_MEMBERS: see @cs/domain fan-out.ts. */
     private readonly smallGroupMaxMembers = DEFAULT_SMALL_GROUP_MAX_MEMBERS,
+    private readonly hooks: BatchApplierHooks = {},
   ) {}
 
   async apply(topic: string, partition: number, records: IncomingRecord[], allowRewind = false): Promise<BatchOutcome> {
@@ -109,7 +141,10 @@ export class BatchApplier {
     return total;
   }
 
-  /** Loads, then one transaction; with `rejectAs`, every record is a dead letter for that reason. */
+  /**
+   * Loads, then one transaction, then the publication of the closed version;
+   * with `rejectAs`, every record is a dead letter for that reason.
+   */
   private async applyOnce(
     topic: string,
     partition: number,
@@ -120,7 +155,24 @@ export class BatchApplier {
     const position = { groupId: this.groupId, topic, partition };
     const batch = decodeBatch(records, rejectAs);
     const early = batch.crossesPartitions ? null : await this.projections.loadState(this.pool, batch.needs, position, this.settings());
-    return inTransaction(this.pool, (client) => this.applyInTransaction(client, position, batch, early, allowRewind));
+    // A partition without a row yet (its first batch) is registered above every partition's versions.
+    const spansPartitions = early === null || early.nextOffset === null;
+    const committed = await inTransaction(this.pool, (client) => this.applyInTransaction(client, position, batch, early, allowRewind, spansPartitions));
+    if (committed.rebuildRedis) {
+      await this.cache.markIncomplete();
+      await this.repairCacheIfIncomplete(topic);
+    }
+    if (committed.closed !== null) {
+      await this.hooks.beforePublish?.(partition);
+      await this.publishClosed(topic, partition, committed.closed);
+    }
+    return committed.outcome;
+  }
+
+  private async publishClosed(topic: string, partition: number, closed: bigint | 'all'): Promise<void> {
+    if (closed !== 'all') return this.cache.publishFrontier([{ partition, closedVersion: closed }]);
+    const { closed: rows } = await inTransaction(this.pool, (client) => this.projections.partitionVersions(client, this.groupId, topic));
+    await this.cache.publishFrontier(rows, partitionCountOf(rows));
   }
 
   private async applyInTransaction(
@@ -129,17 +181,21 @@ export class BatchApplier {
     batch: DecodedBatch,
     early: Awaited<ReturnType<ProjectionRepository['loadState']>> | null,
     allowRewind: boolean,
-  ): Promise<BatchOutcome> {
+    spansPartitions: boolean,
+  ): Promise<Committed> {
     const { topic, partition } = position;
-    const { lastVersion, ...guard } = await this.projections.lockClockAndReadCheckpoint(client, position);
-    const { nextOffset } = guard;
+    const locked = spansPartitions ? await this.projections.lockAllPartitions(client, position) : await this.projections.lockPartition(client, position);
+    // Its row went away after the early load (a truncation): the retry registers it.
+    if (locked === null) throw new Error(`partition ${partition} has no checkpoint row any more; retrying`);
+    const { nextOffset } = locked;
     const records = batch.decoded;
+    const nothing = (outcome: BatchOutcome): Committed => ({ outcome, closed: spansPartitions ? 'all' : null, rebuildRedis: false });
     if (allowRewind && BigInt(records[0].record.offset) > BigInt(nextOffset ?? '0')) {
-      return { ...emptyOutcome(0), rewindTo: nextOffset ?? '0' };
+      return nothing({ ...emptyOutcome(0), rewindTo: nextOffset ?? '0' });
     }
     const fresh = nextOffset === null ? records : records.filter(({ record }) => BigInt(record.offset) >= BigInt(nextOffset));
     const outcome = emptyOutcome(records.length - fresh.length);
-    if (fresh.length === 0) return outcome;
+    if (fresh.length === 0) return nothing(outcome);
 
     const events: ImEvent[] = [];
     const deadLetters: DeadLetter[] = [];
@@ -148,60 +204,86 @@ export class BatchApplier {
       else deadLetters.push({ record, reason: result.reason });
     }
 
-    outcome.loadedUnderClock = !stillValid(early, guard);
-    const { state } = early !== null && !outcome.loadedUnderClock ? early : await this.projections.loadState(client, batch.needs, position, this.settings());
-    const versions = nextVersions(lastVersion, events.length);
+    // A partition's first batch (it had no row) always reloads under the lock, but only once ever: not counted.
+    const firstBatch = early !== null && early.nextOffset === null;
+    const reload = firstBatch || !stillValid(early, locked);
+    outcome.loadedUnderClock = reload && !firstBatch;
+    const { state } = early !== null && !reload ? early : await this.projections.loadState(client, batch.needs, position, this.settings());
+    const floor = locked.lastVersion > locked.closedVersion ? locked.lastVersion : locked.closedVersion;
+    const versions = allocateVersions([floor, locked.nowNs, this.written.get(partition) ?? 0n], events.length);
     events.forEach((event, i) => {
       evolve(state, event, versions[i]);
       outcome.eventsByType[event.type] = (outcome.eventsByType[event.type] ?? 0) + 1;
     });
-    const highestVersion = versions.length > 0 ? versions[versions.length - 1] : lastVersion;
+    const highestVersion = versions.length > 0 ? versions[versions.length - 1] : floor;
+    this.written.set(partition, highestVersion);
 
     const checkpoint = { ...position, nextOffset: (BigInt(fresh[fresh.length - 1].record.offset) + 1n).toString() };
-    // All three before the commit, side by side. Redis is written while the clock is still
-    // locked, so it sees batches in version order.
-    const changes = encodeChanges(state);
-    const [, deadLettersSent, redisWasComplete] = await Promise.all([
-      this.projections.saveBatch(client, changes, checkpoint, highestVersion, batch.crossesPartitions),
+    // All three before the commit, side by side. Redis needs no order between partitions: every
+    // record written here is above the partition's closed version until this commit closes it.
+    const changes = encodeChanges(state, highestVersion);
+    const [, deadLettersSent, redis] = await Promise.all([
+      this.projections.saveBatch(client, changes, checkpoint, highestVersion, batch.crossesPartitions, spansPartitions),
       deadLetters.length > 0 ? this.sendDeadLetters(topic, partition, deadLetters) : 0,
-      this.cache.writeBatch(changes, lastVersion, highestVersion),
+      this.cache.writeBatch(changes, highestVersion),
     ]);
-    if (!redisWasComplete) await this.rebuildCache(client, highestVersion);
 
     outcome.applied = events.length;
     outcome.deadLetters = deadLettersSent;
-    return outcome;
+    return { outcome, closed: spansPartitions ? 'all' : highestVersion, rebuildRedis: !redis.complete || redis.refused > 0 };
   }
 
   /**
    * Rebuilds Redis from PostgreSQL if it lost its data, even when no events
-   * arrive; under the version clock, so no batch interleaves. Returns whether it rebuilt.
+   * arrive; under the exclusive partitions lock, so no batch interleaves.
+   * Returns whether it rebuilt.
    */
-  async repairCacheIfIncomplete(): Promise<boolean> {
+  async repairCacheIfIncomplete(topic: string): Promise<boolean> {
     if (await this.cache.isComplete()) return false;
-    return inTransaction(this.pool, async (client) => {
-      const version = await this.projections.lockVersionClock(client);
-      const rebuilt = !(await this.cache.isComplete());
-      if (rebuilt) await this.rebuildCache(client, version);
-      return rebuilt;
-    });
+    return rebuildRedisFromPostgres(this.pool, this.projections, this.cache, this.groupId, topic, true);
   }
 
-  /** Redis lost its data (flush, restart): refill it from PostgreSQL as this transaction sees it. */
   private settings() {
     return { recentMessagesKept: this.recentMessagesKept, smallGroupMaxMembers: this.smallGroupMaxMembers };
   }
+}
 
-  private async rebuildCache(client: PoolClient, watermark: bigint): Promise<void> {
-    await this.cache.rebuild(this.projections.allRecords(client), watermark);
-  }
+/**
+ * Refills Redis from PostgreSQL as one snapshot sees it, with no batch in
+ * flight (the exclusive partitions lock), and republishes the frontier from
+ * the partitions' rows. `onlyIfIncomplete`: leaves a complete Redis alone.
+ */
+export async function rebuildRedisFromPostgres(
+  pool: Pool,
+  projections: ProjectionRepository,
+  cache: ProjectionCache,
+  groupId: string,
+  topic: string,
+  onlyIfIncomplete: boolean,
+): Promise<boolean> {
+  // READ COMMITTED, each statement after the lock: no batch commits while it is held.
+  return inTransaction(
+    pool,
+    async (client) => {
+      await projections.lockAllPartitions(client, null);
+      if (onlyIfIncomplete && (await cache.isComplete())) return false;
+      const { closed, highest } = await projections.partitionVersions(client, groupId, topic);
+      await cache.rebuild(projections.allRecords(client), highest, { closed, partitionCount: partitionCountOf(closed) });
+      return true;
+    },
+  );
+}
+
+/** The partition count a frontier is complete at: every registered partition (they are numbered from 0). */
+function partitionCountOf(rows: readonly ClosedPartition[]): number {
+  return rows.reduce((count, { partition }) => Math.max(count, partition + 1), 0);
 }
 
 function emptyOutcome(skipped: number): BatchOutcome {
   return { applied: 0, skipped, deadLetters: 0, eventsByType: {}, loadedUnderClock: false };
 }
 
-/** Pure work, done before the version clock is taken. */
+/** Pure work, done before the partition is locked. */
 function decodeBatch(records: IncomingRecord[], rejectAs: string | null): DecodedBatch {
   const decoded = records.map((record) => ({ record, result: rejectAs === null ? decodeRecord(record.value) : ({ ok: false, reason: rejectAs } as const) }));
   const events = decoded.flatMap(({ result }) => (result.ok ? [result.event] : []));

@@ -8,7 +8,7 @@ import { DeadLetter } from './batch-applier';
  * why and where from — once each. Each send is a Kafka transaction that also
  * commits, for a tracking group, the source offset after the last letter; a
  * retried batch (its PostgreSQL transaction failed after the send) finds those
- * letters already sent and skips them. The caller holds the version clock, so
+ * letters already sent and skips them. The caller holds its partition's row lock, so
  * no two consumers check and send for the same partition at once.
  *
  * A send gives up after the client's retries (the clock must not be held for

@@ -15,7 +15,11 @@ export { CHANNEL_FIELDS, CONVERSATION_FIELDS, MESSAGE_FIELDS, channelFieldPositi
 /**
  * The records' stored text: JSON arrays with int64 values as decimal strings,
  * never JSON numbers. A batch encodes each changed record once; PostgreSQL
- * (json_array_elements) and Redis store that same text.
+ * (json_array_elements) and Redis store that same text. Conversation and
+ * channel records end with one more element, `writtenAt` (decimal): the
+ * version of the batch that wrote them, which Redis compares before replacing
+ * a record (a late write from a stalled consumer never wins); PostgreSQL and
+ * the decoders ignore it.
  */
 export interface EncodedChanges {
   /** With each, its place in the user's indexes (see @cs/domain fan-out.ts). */
@@ -28,15 +32,17 @@ export interface EncodedChanges {
   trims: { channelKey: string; lane: string | null; keepFromSeq: number }[];
 }
 
-export function encodeChanges(state: ProjectionState): EncodedChanges {
+/** `writtenAt`: the batch's highest version. */
+export function encodeChanges(state: ProjectionState, writtenAt: bigint): EncodedChanges {
   return {
     conversations: [...state.changedConversations].map((key) => {
       const record = state.conversations.get(key)!;
-      return { record, text: encodeConversation(record), entry: indexEntryOf(record, state.channels.get(record.channelKey), state.smallGroupMaxMembers) };
+      const entry = indexEntryOf(record, state.channels.get(record.channelKey), state.smallGroupMaxMembers);
+      return { record, text: encodeConversation(record, writtenAt), entry };
     }),
     channels: [...state.changedChannels].map((key) => {
       const record = state.channels.get(key)!;
-      return { record, text: encodeChannel(record) };
+      return { record, text: encodeChannel(record, writtenAt) };
     }),
     messages: keptNewMessages(state).map((record) => ({ record, text: encodeMessage(record) })),
     windows: [...state.changedWindows].map((key) => {
@@ -55,8 +61,8 @@ export function jsonArrayOf(texts: { text: string }[]): string {
   return `[${texts.map((t) => t.text).join(',')}]`;
 }
 
-export function encodeConversation(c: ConversationRecord): string {
-  return encodeFields(CONVERSATION_FIELDS, c);
+export function encodeConversation(c: ConversationRecord, writtenAt: bigint): string {
+  return encodeFields(CONVERSATION_FIELDS, c, writtenAt);
 }
 
 export function decodeConversation(text: string): ConversationRecord {
@@ -64,8 +70,8 @@ export function decodeConversation(text: string): ConversationRecord {
   return decodeFields(CONVERSATION_FIELDS, (_field, i) => values[i]);
 }
 
-export function encodeChannel(c: ChannelRecord): string {
-  return encodeFields(CHANNEL_FIELDS, c);
+export function encodeChannel(c: ChannelRecord, writtenAt: bigint): string {
+  return encodeFields(CHANNEL_FIELDS, c, writtenAt);
 }
 
 export function decodeChannel(text: string): ChannelRecord {

@@ -12,6 +12,8 @@ import {
   encodeMessage,
 } from './record-codec';
 
+/** The batch that wrote the record (Redis compares it before replacing one). */
+const writtenAt = 9_223_372_036_854_773_760n;
 const head = { seq: 9_007_199_254_740_991, timestamp: 1_700_000_000, clientMsgNo: 'c' };
 const channel: ChannelRecord = { key: '[2,"g"]', channelType: 2, latestSeq: 7, broadcastHead: head, broadcastVersion: 9_223_372_036_854_774_784n, memberCount: 201 };
 const conversation: ConversationRecord = {
@@ -50,16 +52,19 @@ describe('record codec, from the field lists', () => {
     ['a message of the channel window', message, encodeMessage, decodeMessage],
     ['a message of a recipient window', { ...message, recipients: ['v'], lane: 'v' }, encodeMessage, decodeMessage],
   ] as const)('%s round-trips exactly (int64 as decimal strings, nulls kept)', (_what, record, encode, decode) => {
-    const text = (encode as (r: typeof record) => string)(record);
+    const text = (encode as (r: typeof record, at: bigint) => string)(record, writtenAt);
     expect(text).not.toMatch(/:?9223372036854774784[^"]/);
     expect(decode(text)).toEqual(record);
   });
 
-  it('stores each field at its place in the list, which Lua reads by position', () => {
-    const values = JSON.parse(encodeChannel(channel));
-    expect(values).toHaveLength(CHANNEL_FIELDS.length);
+  it('stores each field at its place in the list, which Lua reads by position, and the written-at version after them', () => {
+    const values = JSON.parse(encodeChannel(channel, writtenAt));
+    expect(values).toHaveLength(CHANNEL_FIELDS.length + 1);
     expect(values[channelFieldPosition('broadcastVersion') - 1]).toBe('9223372036854774784');
-    expect(JSON.parse(encodeConversation(conversation))).toHaveLength(CONVERSATION_FIELDS.length);
+    expect(values[CHANNEL_FIELDS.length]).toBe('9223372036854773760');
+    const conversationValues = JSON.parse(encodeConversation(conversation, writtenAt));
+    expect(conversationValues).toHaveLength(CONVERSATION_FIELDS.length + 1);
+    expect(conversationValues[CONVERSATION_FIELDS.length]).toBe('9223372036854773760');
     expect(JSON.parse(encodeMessage(message))).toHaveLength(MESSAGE_FIELDS.length);
   });
 });

@@ -66,9 +66,14 @@ export function channelFieldPosition(field: keyof ChannelRecord): number {
   return CHANNEL_FIELDS.findIndex((f) => f.field === field) + 1;
 }
 
-/** The record as its stored JSON array: int64 values as decimal strings (or null). */
-export function encodeFields<R>(fields: readonly StoredField<R>[], record: R): string {
-  return JSON.stringify(fields.map(({ field, sql }) => (sql === 'int64' ? ((record[field] as bigint | null)?.toString() ?? null) : record[field])));
+/**
+ * The record as its stored JSON array: int64 values as decimal strings (or
+ * null), then `writtenAt` when given — one element past the fields, so no
+ * field's position moves (see record-codec.ts).
+ */
+export function encodeFields<R>(fields: readonly StoredField<R>[], record: R, writtenAt?: bigint): string {
+  const values = fields.map(({ field, sql }) => (sql === 'int64' ? ((record[field] as bigint | null)?.toString() ?? null) : record[field]));
+  return JSON.stringify(writtenAt === undefined ? values : [...values, writtenAt.toString()]);
 }
 
 /** A record from its stored JSON array (`values`) or a PostgreSQL row (`row`, by column name). */

@@ -32,7 +32,8 @@ export class ConversationChannelsService {
       recents: recentsOf(entry, count),
     }));
     const recents = await read.recentsOf(planned);
-    return Buffer.from(renderSyncAnswer(planned.map(({ entry }) => ({ entry, recents: recents.get(entry.view.conversation.channelKey) ?? [] }))));
+    const entries = planned.map(({ entry }) => ({ entry, recents: recents.get(entry.view.conversation.channelKey) ?? [] }));
+    return Buffer.from(renderSyncAnswer(entries, read.snapshot.frontier));
   }
 
   async syncMessages(request: SyncMessagesRequestDto): Promise<Buffer> {

@@ -1,6 +1,7 @@
 import {
   MAX_MSG_COUNT,
   PlannedEntry,
+  clampedEntries,
   SyncQuery,
   effectivePageSize,
   parseLastMsgSeqs,
@@ -26,6 +27,8 @@ export class SyncService {
     private readonly cache: ProjectionCache,
     private readonly reader: ProjectionReader,
     private readonly skippedLastMsgSeqs: Counter,
+    /** Answer entries sent with their version clamped to W. */
+    private readonly clampedVersions: Counter,
     private readonly log: Logger,
     answerCacheBytes: number,
   ) {
@@ -33,23 +36,29 @@ export class SyncService {
   }
 
   /**
-   * Fast paths first: when the user's stamp (the highest version anything in
-   * their answer carries) is whole in Redis, an incremental sync at or past it
-   * is `[]`, and an answer already rendered under that stamp is served again.
+   * Fast paths first, from the user's stamp in Redis (the highest version
+   * anything in their answer carries): an incremental sync at or past it is
+   * `[]` (the full read would select nothing above the client's version either).
+   * When the stamp is at or below W, every record of the user is whole and
+   * any later change comes above W, so raises the stamp: an answer rendered
+   * under that stamp (nothing in it clamped) is served again as it is.
+   * Every answer, streamed or whole, reports versions as min(version, W).
    */
   async sync(request: SyncRequestDto): Promise<Buffer | Readable> {
     const query = this.toQuery(request);
     const stamped = await this.cache.readStamp(query.uid).catch(() => null);
-    const stamp = stamped !== null && stamped.stamp <= stamped.watermark ? stamped.stamp : null;
-    if (stamp !== null && query.version > 0n && stamp <= query.version) return NOTHING_NEW;
+    if (stamped !== null && query.version > 0n && stamped.stamp <= query.version) return NOTHING_NEW;
+    const stamp = stamped !== null && stamped.stamp <= stamped.frontier ? stamped.stamp : null;
     const cacheKey = stamp === null ? '' : answerKey(query);
     const cached = stamp === null ? undefined : this.answers.get(cacheKey, stamp);
     if (cached !== undefined) return cached;
     const read = await this.reader.read(query.uid, planRead(query));
     const planned = planSync(read.snapshot, query);
+    const clamped = clampedEntries(planned, read.snapshot.frontier);
+    if (clamped > 0) this.clampedVersions.inc(clamped);
     if (planned.length > STREAMED_ABOVE) return Readable.from(streamAnswer(read, planned));
     const body = await renderEntries(read, planned);
-    if (stamp !== null && read.fromCache) this.answers.set(cacheKey, stamp, body);
+    if (stamp !== null && read.fromCache && clamped === 0) this.answers.set(cacheKey, stamp, body);
     return body;
   }
 
@@ -80,10 +89,11 @@ const STREAM_CHUNK = 500;
 
 async function renderEntries(read: SnapshotRead, planned: readonly PlannedEntry[]): Promise<Buffer> {
   const recents = await read.recentsOf(planned);
-  return Buffer.from(renderSyncAnswer(planned.map(({ entry }) => ({ entry, recents: recents.get(entry.view.conversation.channelKey) ?? [] }))));
+  const entries = planned.map(({ entry }) => ({ entry, recents: recents.get(entry.view.conversation.channelKey) ?? [] }));
+  return Buffer.from(renderSyncAnswer(entries, read.snapshot.frontier));
 }
 
-/** The answer's JSON array, its entries rendered (and their recents read) a chunk at a time. */
+/** The answer's JSON array, its entries rendered (and their recents read) a chunk at a time, clamped to the read's W. */
 export async function* streamAnswer(read: SnapshotRead, planned: readonly PlannedEntry[]): AsyncGenerator<Buffer> {
   if (planned.length === 0) yield NOTHING_NEW;
   for (let start = 0; start < planned.length; start += STREAM_CHUNK) {

@@ -1,5 +1,5 @@
 import { configOrExit, loadConfig } from '@cs/config';
-import { BatchApplier } from '@cs/ingest';
+import { BatchApplier, rebuildRedisFromPostgres } from '@cs/ingest';
 import { createKafka } from '@cs/kafka';
 import {
   MaintenanceRepository,
@@ -8,7 +8,6 @@ import {
   createPool,
   createRedis,
   setRedisKeyPrefix,
-  inTransaction,
   migrate,
 } from '@cs/storage';
 import { Admin } from 'kafkajs';
@@ -30,9 +29,8 @@ Checkpoints are written for KAFKA_GROUP_ID, so a consumer started afterwards
 resumes where the rebuild ended.
 
   --yes        DATABASE_URL already holds projections: truncate them first
-               (channels, conversations, messages, KAFKA_GROUP_ID's checkpoints;
-               the version clock goes back to 0). Without it, a non-empty
-               database is refused.
+               (channels, conversations, messages, KAFKA_GROUP_ID's checkpoints).
+               Without it, a non-empty database is refused.
   --progress   draw the progress bar on stderr even when it is not a terminal
 
 Stop the consumers of KAFKA_GROUP_ID first: the command refuses while the group
@@ -72,7 +70,7 @@ Prints one final line: rebuilt: <N> events applied, <M> dead letters, <P> partit
       const projections = new ProjectionRepository(pool);
       const cache = new ProjectionCache(redis);
       // Redis mirrors the (now empty) projections from the start, so each batch writes into a complete cache.
-      await cache.rebuild(none(), 0n);
+      await cache.rebuild(none(), 0n, { closed: [], partitionCount: 0 });
       // Dead letters are counted, not sent: the consumer sent them when it first read the records.
       const countOnly = async (_topic: string, _partition: number, letters: unknown[]) => letters.length;
       const applier = new BatchApplier(pool, projections, cache, config.kafkaGroupId, countOnly, config.recentMessagesKept, config.smallGroupMaxMembers);
@@ -90,7 +88,7 @@ Prints one final line: rebuilt: <N> events applied, <M> dead letters, <P> partit
         progress.update(read, `${read}/${total} records`);
       });
       progress.finish(`${read}/${total} records`);
-      await rebuildCacheFromPostgres(pool, projections, cache);
+      await rebuildRedisFromPostgres(pool, projections, cache, config.kafkaGroupId, config.kafkaTopic, false);
       say(`rebuilt: ${applied} events applied, ${deadLetters} dead letters, ${spans.length} partitions`);
       return 0;
     } finally {
@@ -109,11 +107,6 @@ async function activeMembers(admin: Admin, groupId: string): Promise<string | nu
 function refuse(why: string): number {
   process.stderr.write(`rebuild refused: ${why}\n`);
   return 1;
-}
-
-/** As the consumer does after a Redis flush: under the version clock, so the watermark is exact. */
-async function rebuildCacheFromPostgres(pool: Pool, projections: ProjectionRepository, cache: ProjectionCache): Promise<void> {
-  await inTransaction(pool, async (client) => cache.rebuild(projections.allRecords(client), await projections.lockVersionClock(client)));
 }
 
 async function* none(): AsyncGenerator<never> {}

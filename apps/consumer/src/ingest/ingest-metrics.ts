@@ -1,4 +1,4 @@
-import { BatchOutcome } from '@cs/ingest';
+import { BatchOutcome, nowNs } from '@cs/ingest';
 import { Logger } from '@cs/observability';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { IngestListener } from './kafka-ingest';
@@ -13,6 +13,7 @@ export class IngestMetrics implements IngestListener {
   private readonly loadedUnderClock: Counter;
   private readonly batchDuration: Histogram;
   private readonly lag: Gauge<'partition'>;
+  private frontier: bigint | null = null;
 
   constructor(
     registry: Registry,
@@ -25,7 +26,7 @@ export class IngestMetrics implements IngestListener {
     this.failures = new Counter({ name: 'conversation_sync_batch_failures_total', help: 'Batch attempts that failed and were retried', registers: [registry] });
     this.loadedUnderClock = new Counter({
       name: 'conversation_sync_batches_loaded_under_clock_total',
-      help: 'Batches whose records had to be loaded under the version clock (early load stale, or an event not keyed by its channel)',
+      help: 'Batches whose records had to be loaded under their partition lock (early load stale, or an event not keyed by its channel)',
       registers: [registry],
     });
     this.batchDuration = new Histogram({
@@ -35,6 +36,20 @@ export class IngestMetrics implements IngestListener {
       registers: [registry],
     });
     this.lag = new Gauge({ name: 'conversation_sync_consumer_lag', help: 'Records behind the partition end after the last batch', labelNames: ['partition'], registers: [registry] });
+    const metrics = this;
+    new Gauge({
+      name: 'conversation_sync_cursor_lag_seconds',
+      help: 'Now minus W, the lowest closed version over the partitions: how far behind the time clients can safely sync to',
+      registers: [registry],
+      collect() {
+        if (metrics.frontier !== null) this.set(Number(nowNs() - metrics.frontier) / 1e9);
+      },
+    });
+  }
+
+  /** W as the closer last published it. */
+  frontierClosed(frontier: bigint): void {
+    this.frontier = frontier;
   }
 
   batchApplied(partition: number, outcome: BatchOutcome, durationMs: number, offsetLag: string): void {

@@ -49,7 +49,7 @@ export class KafkaIngest {
       rebalanceTimeout: TUNING.ingest.rebalanceTimeoutMs,
       metadataMaxAge: TUNING.ingest.metadataMaxAgeMs,
       maxBytesPerPartition: limits.maxBytesPerPartition,
-      maxBytes: limits.maxBytesPerPartition * TUNING.ingest.partitionsPerFetch,
+      maxBytes: limits.maxBytesPerPartition * Math.max(TUNING.ingest.partitionsPerFetch, limits.partitionsInFlight),
       retry: { ...TUNING.ingest.consumerRetry },
     });
     this.consumer.on(this.consumer.events.GROUP_JOIN, () => (this.joined = true));
@@ -68,6 +68,7 @@ export class KafkaIngest {
     await this.consumer.run({
       autoCommit: true,
       eachBatchAutoResolve: false,
+      // Batches of different partitions write and commit side by side (each in flight holds its records in memory).
       partitionsConsumedConcurrently: this.limits.partitionsInFlight,
       eachBatch: (payload) => this.handleBatch(payload),
     });

@@ -32,9 +32,9 @@ export type SyncedConversation = Record<string, unknown>;
 
 export interface World {
   state: ProjectionState;
-  /** The answer as JSON text, exactly as the endpoint would write it. */
-  syncText(uid: string, options?: SyncOptions): string;
-  sync(uid: string, options?: SyncOptions): SyncedConversation[];
+  /** The answer as JSON text, exactly as the endpoint would write it; `frontier`: the W it reads (null: every record whole). */
+  syncText(uid: string, options?: SyncOptions, frontier?: bigint | null): string;
+  sync(uid: string, options?: SyncOptions, frontier?: bigint | null): SyncedConversation[];
 }
 
 /** `recentMessagesKept`, `smallGroupMaxMembers`: the settings RECENT_MESSAGES_KEPT, SMALL_GROUP_MAX_MEMBERS. */
@@ -44,8 +44,8 @@ export function given(events: readonly GivenEvent[], recentMessagesKept?: number
     if ('event' in item) evolve(state, item.event, item.version);
     else evolve(state, item, versionAt(index));
   });
-  const syncText = (uid: string, options: SyncOptions = {}) => answerText(state, syncQuery(uid, options));
-  return { state, syncText, sync: (uid, options) => parseExactJson(syncText(uid, options)) as SyncedConversation[] };
+  const syncText = (uid: string, options: SyncOptions = {}, frontier: bigint | null = null) => answerText(state, syncQuery(uid, options), frontier);
+  return { state, syncText, sync: (uid, options, frontier) => parseExactJson(syncText(uid, options, frontier)) as SyncedConversation[] };
 }
 
 /** A full sync with every message wanted, unless `options` say otherwise. */
@@ -70,14 +70,14 @@ export function syncQuery(uid: string, options: SyncOptions = {}): SyncQuery {
  * makes the entries. It must equal the answer from every conversation read
  * whole: each table row of the domain tests checks the indexes too.
  */
-function answerText(state: ProjectionState, query: SyncQuery): string {
-  const fromIndex = render(state, planSync(indexedSnapshot(state, query), query), query);
-  const fromEverything = render(state, planSync(snapshotOf(state, conversationsOf(state, query.uid)), query), query);
+function answerText(state: ProjectionState, query: SyncQuery, frontier: bigint | null): string {
+  const fromIndex = render(state, planSync(indexedSnapshot(state, query), query), query, frontier);
+  const fromEverything = render(state, planSync(snapshotOf(state, conversationsOf(state, query.uid)), query), query, frontier);
   if (fromIndex !== fromEverything) throw new Error(`the indexed read answers\n${fromIndex}\nbut the whole read\n${fromEverything}`);
   return fromIndex;
 }
 
-function render(state: ProjectionState, planned: PlannedEntry[], query: SyncQuery): string {
+function render(state: ProjectionState, planned: PlannedEntry[], query: SyncQuery, frontier: bigint | null): string {
   return renderSyncAnswer(
     planned.map(({ entry, recents }) => {
       const { conversation } = entry.view;
@@ -87,6 +87,7 @@ function render(state: ProjectionState, planned: PlannedEntry[], query: SyncQuer
         .sort((a, b) => b.seq - a.seq);
       return { entry, recents: recents === null ? [] : pickRecents(entry, candidates, query.msgCount) };
     }),
+    frontier,
   );
 }
 

@@ -1,4 +1,5 @@
 import { MessageRecord } from '../projection/records';
+import { reportedVersion } from '../version-step';
 import { ConversationView, isVisibleTo } from './conversation-view';
 import { renderMessage } from './render';
 import { SyncQuery, lastMsgSeqKey } from './sync-request';
@@ -65,21 +66,31 @@ export function pickRecents(
   return picked;
 }
 
-/** The JSON answer: versions and message ids as bare integers. */
-export function renderSyncAnswer(entries: readonly { entry: SelectedConversation; recents: readonly MessageRecord[] }[]): string {
-  return `[${entries.map(({ entry, recents }) => renderConversation(entry, recents)).join(',')}]`;
+/**
+ * The JSON answer: versions and message ids as bare integers. With a
+ * `frontier` (W), each version is reported as min(version, W): see
+ * reportedVersion. null: versions as they are (every record is whole).
+ */
+export function renderSyncAnswer(entries: readonly { entry: SelectedConversation; recents: readonly MessageRecord[] }[], frontier: bigint | null = null): string {
+  return `[${entries.map(({ entry, recents }) => renderConversation(entry, recents, frontier)).join(',')}]`;
 }
 
-function renderConversation(entry: SelectedConversation, recents: readonly MessageRecord[]): string {
+/** How many entries an answer reports with a version clamped to the frontier. */
+export function clampedEntries(entries: readonly { entry: SelectedConversation }[], frontier: bigint | null): number {
+  return frontier === null ? 0 : entries.filter(({ entry }) => entry.view.version > frontier).length;
+}
+
+function renderConversation(entry: SelectedConversation, recents: readonly MessageRecord[], frontier: bigint | null): string {
   const { view } = entry;
   const { channelId, channelType } = view.conversation;
   const id = JSON.stringify(channelId);
-  if (entry.tombstone) return `{"channel_id":${id},"channel_type":${channelType},"version":${view.version},"deleted":1}`;
+  const version = frontier === null ? view.version : reportedVersion(view.version, frontier);
+  if (entry.tombstone) return `{"channel_id":${id},"channel_type":${channelType},"version":${version},"deleted":1}`;
   const head = view.head!;
   return (
     `{"channel_id":${id},"channel_type":${channelType},"unread":${view.unread},"timestamp":${head.timestamp},` +
     `"last_msg_seq":${view.lastMsgSeq},"last_client_msg_no":${JSON.stringify(head.clientMsgNo)},"offset_msg_seq":0,` +
-    `"readed_to_msg_seq":${view.readedToMsgSeq},"version":${view.version},` +
+    `"readed_to_msg_seq":${view.readedToMsgSeq},"version":${version},` +
     `"recents":[${recents.map((message) => renderMessage(channelId, message.body)).join(',')}]}`
   );
 }

@@ -1,7 +1,8 @@
 import { PERSON_CHANNEL } from '../events';
 import { deleted, groupMessage as G, GROUP, joined, personMessage as P, read, removed, unreadSet } from '../testing/events';
-import { GivenEvent, SyncOptions, given, versionAt as v } from '../testing/given-when-then';
-import { pickRecents } from './sync-answer';
+import { GivenEvent, SyncOptions, given, syncQuery, versionAt as v } from '../testing/given-when-then';
+import { viewConversation } from './conversation-view';
+import { clampedEntries, pickRecents, selectConversations } from './sync-answer';
 import { lastMsgSeqKey } from './sync-request';
 
 const seqs = (...messageSeqs: number[]) => messageSeqs.map((message_seq) => ({ message_seq }));
@@ -209,5 +210,37 @@ describe('sync answer rendering', () => {
 
   it('an empty answer is []', () => {
     expect(given([]).syncText('u')).toBe('[]');
+  });
+});
+
+/** a at v0, b at v1, then a read of a at v2 (the answer's versions: a v2, b v1). */
+const readAfterTwo: GivenEvent[] = [...twoConversations, read('u', 'a', 1)];
+
+const clamped: { rule: string; given: GivenEvent[]; query: SyncOptions; frontier: bigint; then: Record<string, unknown>[] }[] = [
+  { rule: 'W above every version: versions as they are', given: readAfterTwo, query: {}, frontier: v(5), then: [{ channel_id: 'a', version: v(2) }, { channel_id: 'b', version: v(1) }] },
+  { rule: 'W between versions: the newer one is reported at W', given: readAfterTwo, query: {}, frontier: v(1), then: [{ channel_id: 'a', version: v(1) }, { channel_id: 'b', version: v(1) }] },
+  { rule: 'W below every version: every entry at W', given: readAfterTwo, query: {}, frontier: v(0) - 10n, then: [{ channel_id: 'a', version: v(0) - 10n }, { channel_id: 'b', version: v(0) - 10n }] },
+  { rule: 'the filter compares real versions: a conversation above the cursor comes back, at W', given: readAfterTwo, query: { version: v(1) }, frontier: v(1), then: [{ channel_id: 'a', version: v(1), unread: 0 }] },
+  { rule: 'a tombstone above W is reported at W', given: aDeleted, query: { version: v(1), includeDeleted: true }, frontier: v(1), then: [{ channel_id: 'a', deleted: 1, version: v(1) }] },
+];
+
+describe('sync answer: versions clamped to the frontier W', () => {
+  it.each(clamped)('$rule', ({ given: events, query, frontier, then }) => {
+    expect(given(events).sync('u', query, frontier)).toMatchObject(then);
+  });
+
+  it('the highest version of a clamped answer is a safe cursor: syncing from it returns every conversation above W again', () => {
+    const world = given(readAfterTwo);
+    const first = world.sync('u', {}, v(1));
+    const cursor = first.map((entry) => entry.version as bigint).reduce((a, b) => (a > b ? a : b));
+    expect(cursor).toBe(v(1));
+    expect(world.sync('u', { version: cursor }, v(5))).toMatchObject([{ channel_id: 'a', version: v(2) }]);
+  });
+
+  it('counts the entries it clamps', () => {
+    const world = given(readAfterTwo);
+    const mine = [...world.state.conversations.values()].filter((c) => c.uid === 'u');
+    const entries = selectConversations(mine.map((c) => viewConversation(c, undefined)), syncQuery('u'));
+    expect([clampedEntries(entries.map((entry) => ({ entry })), v(1)), clampedEntries(entries.map((entry) => ({ entry })), v(2)), clampedEntries([], null)]).toEqual([1, 0, 0]);
   });
 });

@@ -1,5 +1,6 @@
 import { Pool, PoolClient } from 'pg';
 import { inTransaction } from './database';
+import { PARTITIONS_LOCK_KEY } from './projection.repository';
 
 export interface ProjectionCounts {
   channels: number;
@@ -26,15 +27,18 @@ export class MaintenanceRepository {
   }
 
   /**
-   * Empties the projections and the group's checkpoints and resets the version
-   * clock, in one transaction that first takes the clock (so no batch is half-applied across it).
+   * Empties the projections and the group's checkpoints, in one transaction
+   * that first takes the partitions lock exclusively (so no batch is
+   * half-applied across it); other groups' partitions reload what they loaded
+   * early (their epoch moves). Versions stay time-based, so later ones are
+   * above those handed out before.
    */
   async truncateProjections(groupId: string): Promise<void> {
     await inTransaction(this.pool, async (client) => {
-      await client.query('SELECT version FROM version_clock WHERE id = 1 FOR UPDATE');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [PARTITIONS_LOCK_KEY]);
       await client.query('TRUNCATE channels, conversations, messages, message_windows');
       await client.query('DELETE FROM consumer_checkpoints WHERE group_id = $1', [groupId]);
-      await client.query('UPDATE version_clock SET version = 0, cross_partition_epoch = cross_partition_epoch + 1 WHERE id = 1');
+      await client.query('UPDATE consumer_checkpoints SET cross_partition_epoch = cross_partition_epoch + 1');
     });
   }
 }

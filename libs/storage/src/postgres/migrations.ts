@@ -202,4 +202,22 @@ export const MIGRATIONS: readonly { id: number; name: string; sql: string }[] = 
       ALTER TABLE conversations SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 10000, autovacuum_vacuum_cost_delay = 0);
     `,
   },
+  {
+    id: 9,
+    name: 'partition_versions',
+    // Batches of different partitions write side by side: each partition's checkpoint row holds
+    // the last version it handed out, the version it has closed (everything at or below is
+    // committed; the API reports versions as min(version, lowest closed over the partitions)),
+    // and the cross-partition epoch its early loads are checked against. version_clock is no
+    // longer written: its version seeds the rows (and stays a floor for partitions registered later).
+    sql: `
+      ALTER TABLE consumer_checkpoints
+        ADD COLUMN last_version bigint NOT NULL DEFAULT 0,
+        ADD COLUMN closed_version bigint NOT NULL DEFAULT 0,
+        ADD COLUMN cross_partition_epoch bigint NOT NULL DEFAULT 0;
+      UPDATE consumer_checkpoints SET last_version = c.version, closed_version = c.version, cross_partition_epoch = c.cross_partition_epoch
+        FROM version_clock c WHERE c.id = 1;
+      ALTER TABLE consumer_checkpoints SET (fillfactor = 50);
+    `,
+  },
 ];

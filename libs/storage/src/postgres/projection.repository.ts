@@ -14,6 +14,7 @@ import {
   emptyProjectionState,
   messageSlot,
   windowKeyOf,
+  versionStepAtOrBelow,
 } from '@cs/domain';
 import { Pool, PoolClient } from 'pg';
 import { CHANNEL_FIELDS, CONVERSATION_FIELDS, EncodedChanges, MESSAGE_FIELDS, jsonArrayOf } from '../record-codec';
@@ -24,9 +25,10 @@ import { StoreSnapshot, SyncReadStore } from '../user-snapshot';
 type Queryable = Pool | PoolClient;
 
 /**
- * What a load made before the version clock was taken must still match under
- * it: the partition's checkpoint (no other instance applied the partition
- * meanwhile) and the cross-partition epoch (no write reached into other partitions' channels).
+ * What a load made before the partition's row was locked must still match
+ * under the lock: the partition's checkpoint (no other instance applied the
+ * partition meanwhile) and its cross-partition epoch (no write reached into
+ * other partitions' channels). nextOffset null: the partition has no row yet.
  */
 export interface LoadGuard {
   nextOffset: string | null;
@@ -40,39 +42,141 @@ export interface PartitionPosition {
   partition: number;
 }
 
+/** The partition's row, locked for the batch: its guard, and the floors its versions must be above. */
+export interface LockedPartition extends LoadGuard {
+  lastVersion: bigint;
+  closedVersion: bigint;
+  /** PostgreSQL's clock in nanoseconds (one clock for every consumer host). */
+  nowNs: bigint;
+}
+
+/** Shared by every ordinary batch, exclusive for work that spans partitions. Any fixed number, the same in every instance. */
+export const PARTITIONS_LOCK_KEY = 727_002;
+/** Taken (try only) by the one instance that closes idle partitions this tick. */
+const CLOSER_LOCK_KEY = 727_003;
+
+/** PostgreSQL's clock_timestamp() in nanoseconds (microsecond resolution). */
+const NOW_NS = '((extract(epoch FROM clock_timestamp()) * 1000000)::bigint * 1000)';
+
 /** SQL for the projection records. Holds no rules: those live in @cs/domain. */
 export class ProjectionRepository implements SyncReadStore {
-  constructor(private readonly pool: Pool) {}
+  /** `cursorScope`: the group and topic whose partitions' closed versions bound the PostgreSQL answers (the API's). */
+  constructor(
+    private readonly pool: Pool,
+    private readonly cursorScope?: { groupId: string; topic: string },
+  ) {}
 
   /**
-   * Locks the single version clock row until the transaction ends, and reads
-   * the partition's checkpoint and the cross-partition epoch. Every batch takes
-   * this lock, so batches from all consumer instances apply one after another
-   * and versions are handed out in the order their changes become visible.
+   * An ordinary batch: takes the partitions lock shared and locks only its own
+   * partition's row until the transaction ends, so batches of other partitions
+   * run side by side. One statement; FOR UPDATE returns the row as the batch
+   * it waited for committed it. null when the partition has no row yet (it is
+   * registered under the exclusive lock, see lockAllPartitions).
    */
-  async lockClockAndReadCheckpoint(client: PoolClient, position: PartitionPosition): Promise<{ lastVersion: bigint } & LoadGuard> {
-    const clock = await client.query<{ version: string; epoch: string }>(
-      'SELECT version::text AS version, cross_partition_epoch::text AS epoch FROM version_clock WHERE id = 1 FOR UPDATE',
-    );
-    // A statement of its own, after the lock: a statement that waited for the lock still reads
-    // other tables as of its start, and would miss a checkpoint committed by the batch it waited for.
-    const checkpoint = await client.query<{ next_offset: string }>(
-      'SELECT next_offset::text AS next_offset FROM consumer_checkpoints WHERE group_id = $1 AND topic = $2 AND partition = $3',
+  async lockPartition(client: PoolClient, position: PartitionPosition): Promise<LockedPartition | null> {
+    const { rows } = await client.query<LockedRow>(
+      `SELECT ${LOCKED_COLUMNS}, ${NOW_NS}::text AS now_ns
+         FROM consumer_checkpoints c, (SELECT pg_advisory_xact_lock_shared(${PARTITIONS_LOCK_KEY})) AS shared
+        WHERE c.group_id = $1 AND c.topic = $2 AND c.partition = $3
+          FOR UPDATE OF c`,
       [position.groupId, position.topic, position.partition],
     );
-    return { lastVersion: BigInt(clock.rows[0].version), epoch: clock.rows[0].epoch, nextOffset: checkpoint.rows[0]?.next_offset ?? null };
+    return rows.length === 0 ? null : lockedFrom(rows[0], 0n);
   }
 
-  /** Locks the version clock alone (for work that is not a partition's batch). */
-  async lockVersionClock(client: PoolClient): Promise<bigint> {
-    const { rows } = await client.query<{ version: string }>('SELECT version::text AS version FROM version_clock WHERE id = 1 FOR UPDATE');
-    return BigInt(rows[0].version);
+  /**
+   * Rare work that spans partitions (an event not keyed by its channel, a
+   * partition's first batch, a Redis rebuild): takes the partitions lock
+   * exclusively (no batch is in flight), registers the partition's row if
+   * missing, and locks every row (the closer skips them). The floor returned
+   * as lastVersion is the highest version any partition handed out or closed,
+   * so what this work writes is above every partition's closed version.
+   */
+  async lockAllPartitions(client: PoolClient, position: PartitionPosition | null): Promise<LockedPartition> {
+    await client.query(`SELECT pg_advisory_xact_lock(${PARTITIONS_LOCK_KEY})`);
+    const { rows } = await client.query<{ floor: string; now_ns: string }>(
+      `WITH locked AS (SELECT last_version, closed_version FROM consumer_checkpoints FOR UPDATE)
+       SELECT greatest((SELECT max(greatest(last_version, closed_version)) FROM locked), (SELECT version FROM version_clock WHERE id = 1), 0)::text AS floor,
+              ${NOW_NS}::text AS now_ns`,
+    );
+    const floor = BigInt(rows[0].floor);
+    const nowNs = BigInt(rows[0].now_ns);
+    if (position === null) return { nextOffset: null, epoch: '0', lastVersion: floor, closedVersion: floor, nowNs };
+    // A new row is closed where every partition's versions already are, so W never goes down for it.
+    const closed = versionStepAtOrBelow(floor > nowNs ? floor : nowNs).toString();
+    const own = await client.query<LockedRow>(
+      `INSERT INTO consumer_checkpoints AS c (group_id, topic, partition, next_offset, last_version, closed_version) VALUES ($1, $2, $3, 0, $4, $4)
+       ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = c.next_offset
+       RETURNING ${LOCKED_COLUMNS}, '0' AS now_ns`,
+      [position.groupId, position.topic, position.partition, closed],
+    );
+    return { ...lockedFrom(own.rows[0], floor), nowNs };
+  }
+
+  /**
+   * Partitions 0..count-1 of the topic get a row if they have none, closed
+   * above every partition's versions, under the exclusive lock: a partition
+   * the topic gained is part of W (the cursor) before its first batch, and
+   * W never goes down for it. Returns how many were added.
+   */
+  async registerPartitions(groupId: string, topic: string, count: number): Promise<number> {
+    return inTransaction(this.pool, async (client) => {
+      const { lastVersion, nowNs } = await this.lockAllPartitions(client, null);
+      const closed = versionStepAtOrBelow(lastVersion > nowNs ? lastVersion : nowNs);
+      const { rowCount } = await client.query(
+        `INSERT INTO consumer_checkpoints (group_id, topic, partition, next_offset, last_version, closed_version)
+         SELECT $1, $2, p, 0, $4, $4 FROM generate_series(0, $3 - 1) AS p
+         ON CONFLICT DO NOTHING`,
+        [groupId, topic, count, closed.toString()],
+      );
+      return rowCount ?? 0;
+    });
+  }
+
+  /**
+   * The closer's tick, one statement: when this instance gets the closer lock,
+   * every partition of the group's topic with no batch in flight (its row not
+   * locked) is closed at PostgreSQL's now (a multiple of the version step, never
+   * below its last version); returns every partition's closed version.
+   */
+  async closeIdlePartitions(groupId: string, topic: string): Promise<{ partition: number; closedVersion: bigint }[]> {
+    const { rows } = await this.pool.query<{ partition: number; closed_version: string }>(
+      `WITH gate AS (SELECT pg_try_advisory_xact_lock(${CLOSER_LOCK_KEY}) AS mine),
+            idle AS (
+              SELECT c.partition FROM consumer_checkpoints c, gate
+               WHERE gate.mine AND c.group_id = $1 AND c.topic = $2
+                 FOR UPDATE OF c SKIP LOCKED),
+            raised AS (
+              UPDATE consumer_checkpoints c
+                 SET closed_version = greatest(c.closed_version, c.last_version, ${NOW_NS} / 1024 * 1024)
+                FROM idle WHERE c.group_id = $1 AND c.topic = $2 AND c.partition = idle.partition
+              RETURNING c.partition, c.closed_version)
+       SELECT partition, closed_version::text FROM raised
+       UNION ALL
+       SELECT partition, closed_version::text FROM consumer_checkpoints
+        WHERE group_id = $1 AND topic = $2 AND partition NOT IN (SELECT partition FROM raised)`,
+      [groupId, topic],
+    );
+    return rows.map((row) => ({ partition: row.partition, closedVersion: BigInt(row.closed_version) }));
+  }
+
+  /** Every partition's closed version for the group's topic, and the highest version handed out anywhere (for a rebuild, under lockAllPartitions). */
+  async partitionVersions(client: PoolClient, groupId: string, topic: string): Promise<{ closed: { partition: number; closedVersion: bigint }[]; highest: bigint }> {
+    const { rows } = await client.query<{ partition: number | null; closed_version: string | null; highest: string | null }>(
+      `SELECT c.partition, c.closed_version::text, (SELECT max(greatest(last_version, closed_version)) FROM consumer_checkpoints)::text AS highest
+         FROM (SELECT 1) AS one LEFT JOIN consumer_checkpoints c ON c.group_id = $1 AND c.topic = $2`,
+      [groupId, topic],
+    );
+    return {
+      closed: rows.filter((row) => row.partition !== null).map((row) => ({ partition: row.partition!, closedVersion: BigInt(row.closed_version!) })),
+      highest: BigInt(rows[0]?.highest ?? '0'),
+    };
   }
 
   /**
    * The records a batch needs, in one round trip (parameters and rows travel
-   * as JSON), with the partition's checkpoint and the cross-partition epoch
-   * seen by the same snapshot: the batch may load before it takes the clock.
+   * as JSON), with the partition's checkpoint and cross-partition epoch seen
+   * by the same snapshot: the batch may load before it locks its partition.
    */
   async loadState(
     db: Queryable,
@@ -112,7 +216,7 @@ export class ProjectionRepository implements SyncReadStore {
             FROM wanted_messages w WHERE EXISTS (SELECT 1 FROM messages m WHERE m.channel_key = w.channel_key AND m.seq = w.seq)) AS messages,
          (SELECT coalesce(json_agg(m), '[]') FROM (
             SELECT channel_key, lane, kept_seqs, dropped_up_to FROM message_windows JOIN wanted_windows USING (channel_key, lane)) m) AS windows,
-         (SELECT cross_partition_epoch::text FROM version_clock WHERE id = 1) AS epoch,
+         (SELECT cross_partition_epoch::text FROM consumer_checkpoints WHERE group_id = $4 AND topic = $5 AND partition = $6) AS epoch,
          (SELECT next_offset::text FROM consumer_checkpoints WHERE group_id = $4 AND topic = $5 AND partition = $6) AS next_offset`,
       [
         JSON.stringify([...new Set(needed.channelKeys)]),
@@ -143,13 +247,17 @@ export class ProjectionRepository implements SyncReadStore {
       const window = windowFromRow(row);
       state.windows.set(windowKeyOf(window.channelKey, window.lane), window);
     }
-    return { state, nextOffset: found.next_offset, epoch: found.epoch };
+    return { state, nextOffset: found.next_offset, epoch: found.epoch ?? '0' };
   }
 
   /**
    * Writes, in one statement, the changed records (as encoded for Redis too:
-   * JSON arrays, int64 as decimal strings), the partition's new checkpoint and
-   * the version clock; `crossesPartitions` raises the cross-partition epoch.
+   * JSON arrays, int64 as decimal strings) and the partition's new checkpoint,
+   * last and closed version (its highest: committed with the records, so
+   * closed). `spansPartitions` (work under lockAllPartitions) raises every
+   * row's last and closed version to it, so each partition's next versions
+   * stay above what this batch wrote into its channels; `crossesPartitions`
+   * also raises every row's cross-partition epoch.
    * Trimming is part of it: each window that let go of messages deletes its
    * copies below its lowest kept seq (the new copies are all above it), one
    * primary-key range per window.
@@ -161,6 +269,7 @@ export class ProjectionRepository implements SyncReadStore {
     checkpoint: PartitionPosition & { nextOffset: string },
     version: bigint,
     crossesPartitions: boolean,
+    spansPartitions: boolean,
   ): Promise<void> {
     await client.query(
       `WITH
@@ -188,12 +297,12 @@ export class ProjectionRepository implements SyncReadStore {
            ON CONFLICT (channel_key, lane) DO UPDATE SET kept_seqs = EXCLUDED.kept_seqs, dropped_up_to = EXCLUDED.dropped_up_to),
          trimmed_messages AS (
            DELETE FROM messages m USING jsonb_to_recordset($11::jsonb) AS t(channel_key text, lane text, keep_from bigint)
-            WHERE m.channel_key = t.channel_key AND m.lane = t.lane AND m.seq < t.keep_from),
-         saved_checkpoint AS (
-           INSERT INTO consumer_checkpoints (group_id, topic, partition, next_offset) VALUES ($4, $5, $6, $7)
-           ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset)
-       UPDATE version_clock SET version = $8, cross_partition_epoch = cross_partition_epoch + CASE WHEN $9 THEN 1 ELSE 0 END
-        WHERE id = 1`,
+            WHERE m.channel_key = t.channel_key AND m.lane = t.lane AND m.seq < t.keep_from)
+       UPDATE consumer_checkpoints c SET
+         next_offset = CASE WHEN c.partition = $6 AND c.group_id = $4 AND c.topic = $5 THEN $7 ELSE c.next_offset END,
+         last_version = greatest(c.last_version, $8), closed_version = greatest(c.closed_version, $8),
+         cross_partition_epoch = c.cross_partition_epoch + CASE WHEN $9 THEN 1 ELSE 0 END
+        WHERE $13 OR (c.group_id = $4 AND c.topic = $5 AND c.partition = $6)`,
       [
         jsonArrayOf(changes.channels),
         jsonArrayOf(changes.conversations),
@@ -207,27 +316,39 @@ export class ProjectionRepository implements SyncReadStore {
         jsonArrayOf(changes.windows),
         JSON.stringify(changes.trims.map((t) => ({ channel_key: t.channelKey, lane: laneColumn(t.lane), keep_from: t.keepFromSeq }))),
         JSON.stringify(changes.conversations.map(({ entry }) => indexColumnsOf(entry))),
+        spansPartitions,
       ],
     );
   }
 
   /**
-   * What `plan` names, in one repeatable-read transaction, with the version
-   * clock as the snapshot's bound: recents read later take no message applied
-   * after it. See SyncReadPlan for what each read costs; with PostgreSQL a
-   * ranked page skips the ranks before it in the index (O(rank), not a log).
+   * What `plan` names, in one repeatable-read transaction, with W: the
+   * lowest closed version of the cursor scope's partitions (everything at or
+   * below it is committed, so in this snapshot). See SyncReadPlan for what
+   * each read costs; with PostgreSQL a ranked page skips the ranks before it
+   * in the index (O(rank), not a log).
    */
   async readSnapshot(uid: string, plan: SyncReadPlan): Promise<StoreSnapshot> {
     return inTransaction(
       this.pool,
       async (client) => {
-        const clock = await client.query<{ version: string }>('SELECT version::text AS version FROM version_clock WHERE id = 1');
+        const frontier = await this.readFrontier(client);
         const { conversations, ranked } = await this.readPlanned(client, uid, plan);
         const channels = await this.readChannels(client, conversations);
-        return { conversations, channels, ranked, bound: BigInt(clock.rows[0].version) };
+        return { conversations, channels, ranked, frontier };
       },
       'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
     );
+  }
+
+  /** null without a cursor scope (every record is reported as it is). */
+  private async readFrontier(client: PoolClient): Promise<bigint | null> {
+    if (this.cursorScope === undefined) return null;
+    const { rows } = await client.query<{ frontier: string | null }>(
+      'SELECT min(closed_version)::text AS frontier FROM consumer_checkpoints WHERE group_id = $1 AND topic = $2',
+      [this.cursorScope.groupId, this.cursorScope.topic],
+    );
+    return BigInt(rows[0].frontier ?? '0');
   }
 
   private async readPlanned(db: Queryable, uid: string, plan: SyncReadPlan): Promise<{ conversations: ConversationRecord[]; ranked?: SyncSnapshot['ranked'] }> {
@@ -272,8 +393,12 @@ export class ProjectionRepository implements SyncReadStore {
     return channels;
   }
 
-  /** Each entry's recents (keyed as asked), no message applied after `bound`. */
-  async readRecents(requests: ReadonlyMap<string, RecentsRequest>, bound: bigint | null): Promise<Map<string, MessageRecord[]>> {
+  /**
+   * Each entry's recents (keyed as asked), read after the snapshot: a message
+   * applied since can only be one at or below its conversation's lastMsgSeq
+   * that arrived late, which the answer may as well carry.
+   */
+  async readRecents(requests: ReadonlyMap<string, RecentsRequest>): Promise<Map<string, MessageRecord[]>> {
     const result = new Map<string, MessageRecord[]>();
     for (const key of requests.keys()) result.set(key, []);
     const keyed = [...requests].map(([key, request], i) => ({ key, request, i }));
@@ -281,7 +406,7 @@ export class ProjectionRepository implements SyncReadStore {
     for (const order of ['DESC', 'ASC'] as const) {
       const wanted = keyed.filter(({ request }) => (request.oldestFirst === true) === (order === 'ASC'));
       if (wanted.length > 0) {
-        for (const { i, message } of await this.readRecentsInOrder(wanted, order, bound)) result.get(keyed[i].key)!.push(message);
+        for (const { i, message } of await this.readRecentsInOrder(wanted, order)) result.get(keyed[i].key)!.push(message);
       }
     }
     return result;
@@ -296,7 +421,6 @@ export class ProjectionRepository implements SyncReadStore {
   private async readRecentsInOrder(
     wanted: { request: RecentsRequest; i: number }[],
     order: 'ASC' | 'DESC',
-    bound: bigint | null,
   ): Promise<{ i: number; message: MessageRecord }[]> {
     const { rows } = await this.pool.query(
       `SELECT wanted.i, ${MESSAGE_COLUMNS_OF_M}
@@ -305,7 +429,7 @@ export class ProjectionRepository implements SyncReadStore {
          CROSS JOIN LATERAL (
            SELECT * FROM messages m
             WHERE m.channel_key = wanted.channel_key AND m.lane IN ('', wanted.uid)
-              AND m.seq > wanted.after_seq AND m.seq <= wanted.upto_seq AND ($9::bigint IS NULL OR m.version <= $9::bigint)
+              AND m.seq > wanted.after_seq AND m.seq <= wanted.upto_seq
               AND CASE WHEN m.recipients IS NOT NULL THEN m.recipients ? wanted.uid
                        WHEN wanted.membership = 'member' THEN true
                        WHEN wanted.membership = 'left' THEN m.version < wanted.left_version
@@ -321,7 +445,6 @@ export class ProjectionRepository implements SyncReadStore {
         wanted.map(({ request }) => request.conversation.uid),
         wanted.map(({ request }) => request.conversation.membership),
         wanted.map(({ request }) => request.conversation.leftVersion?.toString() ?? null),
-        bound?.toString() ?? null,
       ],
     );
     return rows.map((row) => ({ i: row.i, message: messageFromRow(row) }));
@@ -377,6 +500,28 @@ const CHANNEL_COLUMNS = columnsOf(CHANNEL_FIELDS);
 const CONVERSATION_COLUMNS = columnsOf(CONVERSATION_FIELDS);
 /** A conversation's place in its user's indexes (see @cs/domain fan-out.ts). */
 const INDEX_COLUMNS = 'index_version, index_ts, large_member';
+
+const LOCKED_COLUMNS =
+  'c.next_offset::text AS next_offset, c.cross_partition_epoch::text AS epoch, c.last_version::text AS last_version, c.closed_version::text AS closed_version';
+
+interface LockedRow {
+  next_offset: string | null;
+  epoch: string | null;
+  last_version: string | null;
+  closed_version: string | null;
+  now_ns: string;
+}
+
+function lockedFrom(row: LockedRow, floor: bigint): LockedPartition {
+  const last = BigInt(row.last_version ?? '0');
+  return {
+    nextOffset: row.next_offset,
+    epoch: row.epoch ?? '0',
+    lastVersion: last > floor ? last : floor,
+    closedVersion: BigInt(row.closed_version ?? '0'),
+    nowNs: BigInt(row.now_ns),
+  };
+}
 /** int64 columns leave PostgreSQL as text inside JSON, so no double ever holds them. */
 const CHANNEL_COLUMNS_AS_JSON = columnsAsJsonOf(CHANNEL_FIELDS);
 const CONVERSATION_COLUMNS_AS_JSON = columnsAsJsonOf(CONVERSATION_FIELDS);

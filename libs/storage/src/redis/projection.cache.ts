@@ -14,10 +14,13 @@ import {
 import {
   APPLY_COMMANDS_SCRIPT,
   FIELD_SEPARATOR,
+  PUBLISH_FRONTIER_SCRIPT,
   READ_INDEX_SCRIPT,
   READ_STAMP_SCRIPT,
   RedisClient,
   STAMP_FIELD,
+  frontierField,
+  frontierOf,
   isCluster,
   redisKeyPrefix,
   redisKeys,
@@ -27,19 +30,27 @@ import {
   versionScore,
 } from './redis-layout';
 
+/** A partition's closed version, as published to the frontier. */
+export interface ClosedPartition {
+  partition: number;
+  closedVersion: bigint;
+}
+
 /**
- * The hot read path: the projection records mirrored in Redis. Writes happen
- * while the batch still holds the version clock, so Redis sees batches in
- * version order; `watermark` tells readers up to which version it is whole.
+ * The hot read path: the projection records mirrored in Redis. Batches of
+ * different partitions write side by side; the frontier (closed versions per
+ * partition, published after each commit and by the closer) gives W: every
+ * record at or below it is whole, and readers report versions as min(version, W).
  */
 export class ProjectionCache implements SyncReadStore {
-  private stampReads: { uid: string; resolve: (stamp: { stamp: bigint; watermark: bigint } | null) => void; reject: (error: unknown) => void }[] = [];
+  private stampReads: { uid: string; resolve: (stamp: { stamp: bigint; frontier: bigint } | null) => void; reject: (error: unknown) => void }[] = [];
+  private highestFrontier: bigint | null = null;
 
   /**
    * Redis Cluster: every script and pipeline stays inside one hash slot, so a
-   * batch's commands are grouped per slot and sent side by side (the
-   * watermark last), reads that span slots are split (the watermark read
-   * first), and each slot carries its own complete marker (redisKeys.slotComplete).
+   * batch's commands are grouped per slot and sent side by side, reads that
+   * span slots are split (W, in the {global} slot, read first), and each slot
+   * carries its own complete marker (redisKeys.slotComplete).
    */
   private readonly cluster: boolean;
 
@@ -47,58 +58,100 @@ export class ProjectionCache implements SyncReadStore {
     this.cluster = isCluster(redis);
     // EVALSHA once the script is known on the connection (ioredis sends EVAL first on each new one).
     if (!('csReadStamp' in redis)) redis.defineCommand('csReadStamp', { numberOfKeys: 4, lua: READ_STAMP_SCRIPT });
-    if (!('csReadIndex' in redis)) redis.defineCommand('csReadIndex', { numberOfKeys: 4, lua: READ_INDEX_SCRIPT });
+    if (!('csReadIndex' in redis)) redis.defineCommand('csReadIndex', { numberOfKeys: 5, lua: READ_INDEX_SCRIPT });
+    if (!('csPublishFrontier' in redis)) redis.defineCommand('csPublishFrontier', { numberOfKeys: 1, lua: PUBLISH_FRONTIER_SCRIPT });
   }
 
-  /** Writes a batch's changed records and raises the watermark. Returns false when Redis was not complete (needs a rebuild). */
-  /** `previousVersion`: the clock before the batch; records above it carry this batch's versions. */
-  async writeBatch(changes: EncodedChanges, previousVersion: bigint, watermark: bigint): Promise<boolean> {
+  /**
+   * Writes a batch's changed records (conversation and channel records only
+   * over ones an earlier batch wrote: `writtenAt` is this batch's highest
+   * version). `complete`: Redis was complete (else it needs a rebuild);
+   * `refused`: records kept because a later batch had written them.
+   */
+  async writeBatch(changes: EncodedChanges, writtenAt: bigint): Promise<{ complete: boolean; refused: number }> {
     const script = this.newScript();
-    conversationCommands(script, changes.conversations);
-    for (const channel of changes.channels) channelCommand(script, channel);
+    const written = writtenAt.toString();
+    conversationCommands(script, changes.conversations, written);
+    for (const channel of changes.channels) channelCommand(script, channel, written);
     messageCommands(script, changes.messages);
     // Each window that let go of messages drops them by score, in the same scripts as the batch's additions.
     for (const trim of changes.trims) script.add('ZREMRANGEBYSCORE', redisKeys.messageWindow(trim.channelKey, trim.lane), ['-inf', `(${trim.keepFromSeq}`]);
-    if (!this.cluster) {
-      script.add('SET', redisKeys.watermark, [watermark.toString()]);
-      return this.runScripted(script);
-    }
-    // Cluster: the records of every slot first, then the watermark, which tells readers what is whole.
-    const recordsComplete = await this.runScripted(script);
-    const watermarkScript = this.newScript();
-    watermarkScript.add('SET', redisKeys.watermark, [watermark.toString()]);
-    return (await this.runScripted(watermarkScript)) && recordsComplete;
+    return this.runScripted(script);
   }
 
-  private newScript(): ScriptedCommands {
-    return new ScriptedCommands(this.cluster ? slotOf : null);
+  /** Raises the published closed versions (and the registered partition count, when given). */
+  async publishFrontier(closed: readonly ClosedPartition[], partitionCount?: number): Promise<void> {
+    const pairs = closed.flatMap(({ partition, closedVersion }) => [frontierField(partition), closedVersion.toString()]);
+    await (this.redis as unknown as FrontierCommands).csPublishFrontier(redisKeys.frontier, partitionCount === undefined ? '' : String(partitionCount), ...pairs);
+  }
+
+  /** W as Redis publishes it now, or null when it is not whole (flushed, not yet republished). */
+  async readFrontier(): Promise<bigint | null> {
+    return this.noteFrontier(frontierOf(await this.redis.hgetall(redisKeys.frontier).then(flatFields)));
+  }
+
+  /** W, or null when it is unknown or Redis is not complete: one {global} round trip, read before anything it bounds. */
+  private async readWholeFrontier(): Promise<bigint | null> {
+    const found = await this.redis.pipeline().hgetall(redisKeys.frontier).exists(redisKeys.complete).exec();
+    if (!found || found.some(([error]) => error)) return null;
+    const [[, fields], [, complete]] = found as [unknown, unknown][];
+    const frontier = this.noteFrontier(frontierOf(flatFields(fields as Record<string, string>)));
+    return complete === 1 ? frontier : null;
+  }
+
+  /**
+   * The highest W this process has read from Redis (null before the first).
+   * Redis's W only grows, so an answer from PostgreSQL clamped to at most this
+   * is never above what another reader of Redis reports next.
+   */
+  get highestFrontierSeen(): bigint | null {
+    return this.highestFrontier;
+  }
+
+  private noteFrontier(frontier: bigint | null): bigint | null {
+    if (frontier !== null && (this.highestFrontier === null || frontier > this.highestFrontier)) this.highestFrontier = frontier;
+    return frontier;
   }
 
   /**
    * Runs the commands as a few EVALs of up to SCRIPT_CHUNK commands each, sent
    * in one pipeline: far less client work than thousands of separate
    * commands, and no single script blocks Redis (and the API's reads) for
-   * long. Readers need no atomicity here: the watermark, set by the last
-   * command, tells them what is whole. Returns whether Redis was complete
-   * before the first command.
+   * long. Readers need no atomicity here: every record of a batch still being
+   * written is above W, so it is reported at W and sent again once whole.
    */
-  private async runScripted(script: ScriptedCommands): Promise<boolean> {
+  private async runScripted(script: ScriptedCommands): Promise<{ complete: boolean; refused: number }> {
     const runs = script.finish();
     if (this.cluster) {
       // One EVAL per slot group and chunk, each declaring its keys; auto-pipelining sends them per node.
-      const replies = await Promise.all(
-        runs.map(({ slot, keys, packed }) =>
-          this.redis.eval(APPLY_COMMANDS_SCRIPT, keys.length + 1, markerOf(slot), ...keys, packed) as Promise<number>,
+      // The global marker (what markIncomplete deletes) is read beside them: no run need fall in its slot.
+      const [globalMarker, replies] = await Promise.all([
+        this.redis.exists(redisKeys.complete),
+        Promise.all(
+          runs.map(({ slot, keys, packed }) =>
+            this.redis.eval(APPLY_COMMANDS_SCRIPT, keys.length + 1, markerOf(slot), ...keys, packed) as Promise<ApplyReply>,
+          ),
         ),
-      );
-      return replies.every((complete) => complete === 1);
+      ]);
+      return {
+        complete: globalMarker === 1 && replies.every(([complete]) => complete === 1),
+        refused: replies.reduce((sum, [, refused]) => sum + refused, 0),
+      };
     }
     const pipeline = this.redis.pipeline();
     for (const { packed } of runs) pipeline.eval(APPLY_COMMANDS_SCRIPT, 1, redisKeys.complete, packed);
     const results = await pipeline.exec();
     if (!results) throw new Error('Redis pipeline failed');
-    for (const [error] of results) if (error) throw error;
-    return results[0][1] === 1;
+    let refused = 0;
+    for (const [error, reply] of results) {
+      if (error) throw error;
+      refused += (reply as ApplyReply)[1];
+    }
+    return { complete: results.length === 0 || (results[0][1] as ApplyReply)[0] === 1, refused };
+  }
+
+  private newScript(): ScriptedCommands {
+    return new ScriptedCommands(this.cluster ? slotOf : null);
   }
 
   /** Makes the next batch (or the repair timer) rebuild Redis from PostgreSQL. */
@@ -114,30 +167,41 @@ export class ProjectionCache implements SyncReadStore {
     return found.every((exists) => exists === 1);
   }
 
-
-  /** Replaces everything with the records given (the PostgreSQL truth), then marks Redis complete. */
-  async rebuild(records: AsyncIterable<StoredRecords>, watermark: bigint): Promise<void> {
+  /**
+   * Replaces everything with the records given (the PostgreSQL truth, read
+   * while no batch is in flight), republishes the frontier, then marks Redis
+   * complete. `writtenAt`: the highest version any committed batch handed out,
+   * so a stalled batch's late write (below it) cannot replace a rebuilt record.
+   */
+  async rebuild(
+    records: AsyncIterable<StoredRecords>,
+    writtenAt: bigint,
+    frontier: { closed: readonly ClosedPartition[]; partitionCount: number },
+  ): Promise<void> {
     await this.redis.del(redisKeys.complete);
     await unlinkMatching(this.redis, redisKeys.pattern);
+    const written = writtenAt.toString();
     for await (const page of records) {
       const script = this.newScript();
-      for (const record of page.channels ?? []) channelCommand(script, { record, text: encodeChannel(record) });
-      conversationCommands(script, (page.conversations ?? []).map(({ record, entry }) => ({ record, text: encodeConversation(record), entry })));
+      for (const record of page.channels ?? []) channelCommand(script, { record, text: encodeChannel(record, writtenAt) }, written);
+      const conversations = (page.conversations ?? []).map(({ record, entry }) => ({ record, text: encodeConversation(record, writtenAt), entry }));
+      conversationCommands(script, conversations, written);
       messageCommands(script, (page.messages ?? []).map((record) => ({ record, text: encodeMessage(record) })));
       if (!script.isEmpty()) await this.runScripted(script);
     }
     if (this.cluster) await Promise.all(Array.from({ length: SLOTS }, (_, slot) => this.redis.set(redisKeys.slotComplete(slot), '1')));
-    await this.redis.multi().set(redisKeys.watermark, watermark.toString()).set(redisKeys.complete, '1').exec();
+    await this.publishFrontier(frontier.closed, frontier.partitionCount);
+    await this.redis.set(redisKeys.complete, '1');
   }
 
   /**
    * The highest version anything in the user's answer carries (their records'
-   * stamp and their member channels' versions), with the watermark, without
-   * decoding the records; null when Redis cannot tell. One script per user;
+   * stamp and their large groups' versions), with W, without decoding the
+   * records; null when Redis cannot tell. One script per user;
    * the reads asked for in one event-loop turn share one pipeline, so a busy
    * API pays one socket write and one read for many requests.
    */
-  readStamp(uid: string): Promise<{ stamp: bigint; watermark: bigint } | null> {
+  readStamp(uid: string): Promise<{ stamp: bigint; frontier: bigint } | null> {
     if (this.cluster) return this.readStampAcrossSlots(uid);
     return new Promise((resolve, reject) => {
       if (this.stampReads.push({ uid, resolve, reject }) === 1) setImmediate(() => this.sendStampReads());
@@ -154,16 +218,16 @@ export class ProjectionCache implements SyncReadStore {
         reads.forEach(({ resolve, reject }, i) => {
           const [error, reply] = results?.[i] ?? [new Error('Redis pipeline failed'), null];
           if (error) reject(error);
-          else resolve(reply === null ? null : { stamp: BigInt(reply[0]), watermark: BigInt(reply[1]) });
+          else resolve(reply === null ? null : { stamp: BigInt(reply[0]), frontier: this.noteFrontier(BigInt(reply[1]))! });
         }),
       (error) => reads.forEach(({ reject }) => reject(error)),
     );
   }
 
   /** Cluster: READ_STAMP_SCRIPT's reads split by slot — the global keys first, then the user's, then each large group's. */
-  private async readStampAcrossSlots(uid: string): Promise<{ stamp: bigint; watermark: bigint } | null> {
-    const watermark = await this.readWatermark();
-    if (watermark === null) return null;
+  private async readStampAcrossSlots(uid: string): Promise<{ stamp: bigint; frontier: bigint } | null> {
+    const frontier = await this.readWholeFrontier();
+    if (frontier === null) return null;
     const hash = redisKeys.userConversations(uid);
     const user = await this.redis.pipeline().hget(hash, STAMP_FIELD).smembers(redisKeys.userLargeGroups(uid)).exists(userSlotMarker(uid)).exec();
     if (!user || user.some(([error]) => error)) return null;
@@ -173,13 +237,7 @@ export class ProjectionCache implements SyncReadStore {
     if (channels === null) return null;
     let stamp = typeof stampText === 'string' ? BigInt(stampText) : 0n;
     for (const channel of channels.values()) if (channel.broadcastVersion > stamp) stamp = channel.broadcastVersion;
-    return { stamp, watermark };
-  }
-
-  /** The watermark, or null when Redis is not complete; in a cluster read before anything it bounds. */
-  private async readWatermark(): Promise<bigint | null> {
-    const [watermark, complete] = await this.redis.mget(redisKeys.watermark, redisKeys.complete);
-    return watermark === null || complete === null ? null : BigInt(watermark);
+    return { stamp, frontier };
   }
 
   /**
@@ -210,78 +268,49 @@ export class ProjectionCache implements SyncReadStore {
   }
 
   /**
-   * What `plan` names, consistently, or null when Redis cannot give it
-   * (incomplete, unreachable, or a batch landed mid-read three times in a
-   * row): the index part in one script, then the records and channels.
+   * What `plan` names with W (read first), the index part and its records in
+   * one script, then the channels; null when Redis cannot give it
+   * (incomplete, W unknown, unreachable). A batch may be half-written
+   * meanwhile: its records are all above W (its partition has not closed
+   * them), so the answer reports them at W, and a client syncing from that
+   * answer's highest version gets them again, whole, once W passes them.
    */
   async readSnapshot(uid: string, plan: SyncReadPlan): Promise<StoreSnapshot | null> {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const snapshot = await this.tryReadSnapshot(uid, plan);
-      if (snapshot !== 'retry') return snapshot;
-    }
-    return null;
-  }
-
-  private async tryReadSnapshot(uid: string, plan: SyncReadPlan): Promise<StoreSnapshot | null | 'retry'> {
     const index = await this.readIndex(uid, plan);
     if (index === null) return null;
-    const { watermark, large, firstRank, keys } = index;
-    const wanted = plan.read === 'everything' ? null : [...keys, ...large];
-    const records = await this.readRecords(uid, wanted);
-    if (records === null) return null;
+    const { frontier, firstRank, keys } = index;
+    const records = index.records ?? (await this.readAllRecords(uid));
     const conversations = records.map(decodeConversation);
     const channels = await this.readChannels(conversations.filter((c) => c.membership === 'member').map((c) => c.channelKey));
     if (channels === null) return null;
-    // A record newer than the watermark was written after we read it: its batch may be half-seen.
-    const tooNew =
-      conversations.some((c) => c.version > watermark) || [...channels.values()].some((c) => c.broadcastVersion > watermark);
-    if (tooNew) return 'retry';
-    return { conversations, channels, bound: watermark, ranked: plan.read === 'ranked' ? { firstRank, keys } : undefined };
+    return { conversations, channels, frontier, ranked: plan.read === 'ranked' ? { firstRank, keys } : undefined };
   }
 
-  private async readIndex(uid: string, plan: SyncReadPlan): Promise<{ watermark: bigint; large: string[]; firstRank: number; keys: string[] } | null> {
-    if (this.cluster) return this.readIndexAcrossSlots(uid, plan);
+  /** W, then (unless everything is read) the index part and the records it names, in the user's slot. `records` null: read them all. */
+  private async readIndex(uid: string, plan: SyncReadPlan): Promise<IndexRead | null> {
     if (plan.read === 'everything') {
-      const found = await this.redis.pipeline().get(redisKeys.watermark).exists(redisKeys.complete).exec();
-      if (!found || found.some(([error]) => error)) return null;
-      const [[, watermark], [, complete]] = found as [unknown, unknown][];
-      return complete === 1 && typeof watermark === 'string' ? { watermark: BigInt(watermark), large: [], firstRank: 0, keys: [] } : null;
+      const frontier = await this.readWholeFrontier();
+      if (frontier === null) return null;
+      if (this.cluster && (await this.redis.exists(userSlotMarker(uid))) !== 1) return null;
+      return { frontier, firstRank: 0, keys: [], records: null };
     }
+    // Cluster: W from its own slot first; the script then checks the user's slot marker (given twice: no W to read there).
+    const clusterFrontier = this.cluster ? await this.readWholeFrontier() : null;
+    if (this.cluster && clusterFrontier === null) return null;
+    const [first, second] = this.cluster ? [userSlotMarker(uid), userSlotMarker(uid)] : [redisKeys.frontier, redisKeys.complete];
     const indexKey = plan.read === 'changed' ? redisKeys.userByVersion(uid) : redisKeys.userByTime(uid);
     const args = plan.read === 'changed' ? ['changed', versionScore(plan.afterVersion)] : ['ranked', String(plan.from), String(plan.count)];
     const reply = await (this.redis as unknown as IndexReader).csReadIndex(
-      redisKeys.watermark, redisKeys.complete, redisKeys.userLargeGroups(uid), indexKey, ...args,
+      first, second, redisKeys.userLargeGroups(uid), indexKey, redisKeys.userConversations(uid), ...args,
     );
     if (reply === null) return null;
-    const [watermark, large, firstRank, keys] = reply;
-    return { watermark: BigInt(watermark), large, firstRank: Number(firstRank), keys };
+    const [frontier, , firstRank, keys, records] = reply;
+    return { frontier: clusterFrontier ?? this.noteFrontier(BigInt(frontier))!, firstRank: Number(firstRank), keys, records };
   }
 
-  /**
-   * Cluster: the watermark first, then READ_INDEX_SCRIPT in the user's slot,
-   * its first two keys the slot's complete marker (whose '1' stands in for
-   * the watermark it no longer reads).
-   */
-  private async readIndexAcrossSlots(uid: string, plan: SyncReadPlan): Promise<{ watermark: bigint; large: string[]; firstRank: number; keys: string[] } | null> {
-    const watermark = await this.readWatermark();
-    if (watermark === null) return null;
-    const marker = userSlotMarker(uid);
-    if (plan.read === 'everything') return (await this.redis.exists(marker)) === 1 ? { watermark, large: [], firstRank: 0, keys: [] } : null;
-    const indexKey = plan.read === 'changed' ? redisKeys.userByVersion(uid) : redisKeys.userByTime(uid);
-    const args = plan.read === 'changed' ? ['changed', versionScore(plan.afterVersion)] : ['ranked', String(plan.from), String(plan.count)];
-    const reply = await (this.redis as unknown as IndexReader).csReadIndex(marker, marker, redisKeys.userLargeGroups(uid), indexKey, ...args);
-    if (reply === null) return null;
-    const [, large, firstRank, keys] = reply;
-    return { watermark, large, firstRank: Number(firstRank), keys };
-  }
-
-  /** The user's records among `keys` (all of them for null), in one round trip. */
-  private async readRecords(uid: string, keys: string[] | null): Promise<string[] | null> {
-    const hash = redisKeys.userConversations(uid);
-    if (keys === null) return (await this.redis.hvals(hash)).filter(isRecord);
-    if (keys.length === 0) return [];
-    const found = await this.redis.hmget(hash, ...keys);
-    return found.filter((text): text is string => text !== null && isRecord(text));
+  /** Every record of the user, in one round trip. */
+  private async readAllRecords(uid: string): Promise<string[]> {
+    return (await this.redis.hvals(redisKeys.userConversations(uid))).filter(isRecord);
   }
 
   /** The channel records that exist among `keys`, in one round trip; null when Redis errs. */
@@ -300,19 +329,23 @@ export class ProjectionCache implements SyncReadStore {
     return channels;
   }
 
-  /** Each entry's recents, keyed as asked, none applied after `watermark`. */
-  async readRecents(requests: ReadonlyMap<string, RecentsRequest>, watermark: bigint): Promise<Map<string, MessageRecord[]>> {
+  /**
+   * Each entry's recents, keyed as asked. Not bounded by W: a message of a
+   * batch still being written is only read up to its conversation's
+   * lastMsgSeq, and that conversation is reported at W and sent again whole.
+   */
+  async readRecents(requests: ReadonlyMap<string, RecentsRequest>): Promise<Map<string, MessageRecord[]>> {
     const keys = [...requests.keys()];
-    const found = await this.readRecentsInOrder([...requests.values()], watermark);
+    const found = await this.readRecentsInOrder([...requests.values()]);
     return new Map(keys.map((key, i) => [key, found[i]]));
   }
 
   /**
    * Each request's windows (the channel's and the user's own) read newest
    * first and merged: usually one round trip; more only when messages the user
-   * cannot see (removed members' later ones) or not yet whole fill a page.
+   * cannot see (removed members' later ones) fill a page.
    */
-  private async readRecentsInOrder(requests: RecentsRequest[], watermark: bigint): Promise<MessageRecord[][]> {
+  private async readRecentsInOrder(requests: RecentsRequest[]): Promise<MessageRecord[][]> {
     const result: MessageRecord[][] = requests.map(() => []);
     let pending = requests.map((request, index) => ({ request, index, fetch: request.count, keys: windowKeys(request.conversation) }));
     while (pending.length > 0) {
@@ -336,7 +369,7 @@ export class ProjectionCache implements SyncReadStore {
         for (const message of candidates) {
           if (boundary !== null && order * (message.seq - boundary) > 0) break;
           const duplicate = picked.length > 0 && picked[picked.length - 1].seq === message.seq;
-          if (!duplicate && picked.length < item.request.count && message.version <= watermark && isVisibleTo(item.request.conversation, message)) {
+          if (!duplicate && picked.length < item.request.count && isVisibleTo(item.request.conversation, message)) {
             picked.push(message);
           }
         }
@@ -408,11 +441,14 @@ interface ScriptRun {
   packed: Buffer;
 }
 
+/** APPLY_COMMANDS_SCRIPT's reply: {complete marker existed (1/0), guarded writes refused}. */
+type ApplyReply = [number, number];
+
 const SLOTS = 16_384;
 
-/** The complete marker a script run in `slot` checks: the global one in the watermark's slot, the slot's own elsewhere. */
+/** The complete marker a script run in `slot` checks: the global one in the {global} slot, the slot's own elsewhere. */
 function markerOf(slot: number): string {
-  return slot === slotOf(redisKeys.watermark) ? redisKeys.complete : redisKeys.slotComplete(slot);
+  return slot === slotOf(redisKeys.complete) ? redisKeys.complete : redisKeys.slotComplete(slot);
 }
 
 /** One slot each master serves, by the client's current slot map. */
@@ -432,9 +468,26 @@ const MAX_PAIRS_PER_COMMAND = 500;
 
 type Encoded<T> = { record: T; text: string };
 
+/** ioredis's HGETALL reply (an object) as HGETALL's flat field/value list. */
+function flatFields(reply: Record<string, string>): string[] {
+  return Object.entries(reply ?? {}).flat();
+}
+
+interface FrontierCommands {
+  csPublishFrontier(key: string, count: string, ...pairs: string[]): Promise<number>;
+}
+
 /** The connection with READ_INDEX_SCRIPT defined as a command. */
 interface IndexReader {
-  csReadIndex(...keysThenArgs: string[]): Promise<[string, string[], number, string[]] | null>;
+  csReadIndex(...keysThenArgs: string[]): Promise<[string, string[], number, string[], string[]] | null>;
+}
+
+interface IndexRead {
+  frontier: bigint;
+  firstRank: number;
+  keys: string[];
+  /** The records of `keys` and of the user's large groups; null: all of the user's records are wanted. */
+  records: string[] | null;
 }
 
 /** The pipeline with READ_STAMP_SCRIPT defined as a command. */
@@ -449,19 +502,24 @@ function userSlotMarker(uid: string): string {
 }
 
 function stampKeys(uid: string): string[] {
-  return [redisKeys.watermark, redisKeys.complete, redisKeys.userConversations(uid), redisKeys.userLargeGroups(uid)];
+  return [redisKeys.frontier, redisKeys.complete, redisKeys.userConversations(uid), redisKeys.userLargeGroups(uid)];
 }
 
 /** The user hash holds records (JSON arrays) and the stamp (a decimal). */
 const isRecord = (value: string) => value.startsWith('[');
 
 /**
- * Per conversation, its record and index entry in one ENTRY command; per
- * user, the stamp raised to the highest version among their entries (a
- * group crossing SMALL_GROUP_MAX_MEMBERS moves entries without new versions,
- * so the stamp is raised, never simply replaced).
+ * Per conversation, its record and index entry in one ENTRY command (only
+ * over an earlier batch's record); per user, the stamp raised to the highest
+ * version among their entries (a group crossing SMALL_GROUP_MAX_MEMBERS moves
+ * entries without new versions, and batches of different partitions commit
+ * in any order, so the stamp is raised, never simply replaced).
  */
-function conversationCommands(script: ScriptedCommands, conversations: (Encoded<ConversationRecord> & { entry: IndexEntry })[]): void {
+function conversationCommands(
+  script: ScriptedCommands,
+  conversations: (Encoded<ConversationRecord> & { entry: IndexEntry })[],
+  writtenAt: string,
+): void {
   for (const [uid, encoded] of groupBy(conversations, (c) => c.record.uid)) {
     const hash = redisKeys.userConversations(uid);
     const userKeys = [redisKeys.userByVersion(uid), redisKeys.userByTime(uid), redisKeys.userTimeMembers(uid), redisKeys.userLargeGroups(uid)];
@@ -473,14 +531,14 @@ function conversationCommands(script: ScriptedCommands, conversations: (Encoded<
         entry.kind === 'large'
           ? ['', '', '']
           : [versionScore(entry.version), entry.timestamp === null ? '' : String(entry.timestamp), timeMember(entry.version, record.channelKey)];
-      script.add('ENTRY', hash, [...userKeys, record.channelKey, text, ...placed], userKeys);
+      script.add('ENTRY', hash, [...userKeys, record.channelKey, writtenAt, text, ...placed], userKeys);
     }
     script.add('RAISE', hash, [STAMP_FIELD, highest.toString()]);
   }
 }
 
-function channelCommand(script: ScriptedCommands, channel: Encoded<ChannelRecord>): void {
-  script.add('SET', redisKeys.channel(channel.record.key), [channel.text]);
+function channelCommand(script: ScriptedCommands, channel: Encoded<ChannelRecord>, writtenAt: string): void {
+  script.add('SPUT', redisKeys.channel(channel.record.key), [writtenAt, channel.text]);
 }
 
 /** One ZADD per message window (and per 500 messages). */

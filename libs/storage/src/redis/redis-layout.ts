@@ -18,7 +18,7 @@ export function redisKeyPrefix(): string {
 }
 
 /** Versioned with the layout: data of an older layout gets rebuilt. */
-const LAYOUT = 7;
+const LAYOUT = 8;
 
 /**
  * The Redis key layout, in one place. Ids are hex-encoded inside the hash tag:
@@ -28,9 +28,15 @@ const LAYOUT = 7;
  * {global} slot.
  */
 export const redisKeys = {
-  /** Highest version whose batch is completely written. */
-  get watermark() {
-    return `${keyPrefix}cs:{global}:watermark`;
+  /**
+   * Hash: FRONTIER_COUNT_FIELD -> how many partitions the topic has registered,
+   * and `p:<partition>` -> that partition's closed version (decimal; only
+   * raised). W, the lowest closed version over all of them, tells readers
+   * which versions are whole: every change not yet whole is above it. In the
+   * {global} slot, next to the complete marker.
+   */
+  get frontier() {
+    return `${keyPrefix}cs:{global}:frontier`;
   },
   /** Present while Redis holds everything PostgreSQL does; absent after a flush until rebuilt. */
   get complete() {
@@ -84,6 +90,33 @@ export const redisKeys = {
 };
 
 export const STAMP_FIELD = 'stamp';
+export const FRONTIER_COUNT_FIELD = 'count';
+
+/** The frontier hash's field for one partition. */
+export function frontierField(partition: number): string {
+  return `p:${partition}`;
+}
+
+/**
+ * W from the frontier hash's fields (HGETALL's flat reply): the lowest closed
+ * version over partitions 0..count-1, or null when a partition is missing
+ * (flushed, or not yet republished): then nothing is known to be whole.
+ * FRONTIER_LUA computes the same in scripts.
+ */
+export function frontierOf(fields: readonly string[]): bigint | null {
+  const closed = new Map<string, string>();
+  for (let i = 0; i + 1 < fields.length; i += 2) closed.set(fields[i], fields[i + 1]);
+  const count = Number(closed.get(FRONTIER_COUNT_FIELD));
+  if (!Number.isSafeInteger(count) || count < 1) return null;
+  let lowest: bigint | null = null;
+  for (let partition = 0; partition < count; partition++) {
+    const text = closed.get(frontierField(partition));
+    if (text === undefined) return null;
+    const version = BigInt(text);
+    if (lowest === null || version < lowest) lowest = version;
+  }
+  return lowest;
+}
 
 /** version / 1024 < 2^53 < 16^14. */
 export const TIME_MEMBER_DIGITS = 14;
@@ -198,18 +231,36 @@ function createCluster(redisUrl: string, settings: RedisOptions): Cluster {
   });
 }
 
+/** Lua: a < b for non-negative decimals of any size (longer is larger), never through doubles. */
+const DECIMAL_BELOW_LUA = `
+local function below(a, b)
+  return #a < #b or (#a == #b and a < b)
+end`;
+
 /**
- * Runs commands atomically and returns whether KEYS[1] (the complete marker)
- * existed before. ARGV[1] holds the commands as one text of NUL-separated
- * fields — each command's name, its argument count, then its arguments: one
- * argument costs the client far less than thousands, nothing is escaped, and
- * no field can hold a NUL (keys are hex, records are JSON text, decimals are
- * digits). A command ['RAISE', key, field, decimal] sets the hash field only
- * if it does not already hold a larger decimal: versions are compared as
- * decimal strings (longer is larger), never as doubles.
+ * Runs commands atomically and returns {whether KEYS[1] (the complete marker)
+ * existed before, how many guarded writes were refused}. ARGV[1] holds the
+ * commands as one text of NUL-separated fields — each command's name, its
+ * argument count, then its arguments: one argument costs the client far less
+ * than thousands, nothing is escaped, and no field can hold a NUL (keys are
+ * hex, records are JSON text, decimals are digits). Versions are compared as
+ * decimal strings (longer is larger), never as doubles. Besides Redis commands:
+ * - ['RAISE', key, field, decimal] sets the hash field only to a larger decimal;
+ * - ['ENTRY', hash, by-version, by-time, time-members, large-groups, channel
+ *   key, writtenAt, record, version score ('' = a large group), timestamp
+ *   ('' = not listed), time member] writes one conversation's record and its
+ *   index entry together (readers see both or neither), only over a record an
+ *   earlier batch wrote (a record's text ends with the writtenAt of the batch
+ *   that wrote it, see record-codec); ['SPUT', key, writtenAt, text] does the
+ *   same for a string key. A refused write is a batch that stalled past its
+ *   PostgreSQL session (its late writes must not win): nothing of it moves,
+ *   and it is counted.
  */
-export const APPLY_COMMANDS_SCRIPT = `
-local complete = redis.call('EXISTS', KEYS[1])
+export const APPLY_COMMANDS_SCRIPT = `${DECIMAL_BELOW_LUA}
+local function writtenAt(text)
+  return (text and string.match(text, '"(%d+)"%]$')) or ''
+end
+local complete, refused = redis.call('EXISTS', KEYS[1]), 0
 local text, fields, n, position = ARGV[1], {}, 0, 1
 while true do
   local stop = string.find(text, '\\0', position, true)
@@ -225,38 +276,77 @@ local i = 1
 while i <= n do
   local name, count = fields[i], tonumber(fields[i + 1])
   if name == 'ENTRY' then
-    -- One conversation's record and index entry, together (readers see both or neither):
-    -- hash, by-version, by-time, time-members, large-groups, channel key, record, version score ('' = a large group), timestamp ('' = not listed), time member.
-    local hash, byVersion, byTime, timeMembers, large, channel, record, score, timestamp, member = unpack(fields, i + 2, i + 11)
-    redis.call('HSET', hash, channel, record)
-    local old = redis.call('HGET', timeMembers, channel)
-    if old then
-      redis.call('ZREM', byTime, old)
-      redis.call('HDEL', timeMembers, channel)
-    end
-    if score == '' then
-      redis.call('ZREM', byVersion, channel)
-      redis.call('SADD', large, channel)
-    else
-      redis.call('ZADD', byVersion, score, channel)
-      redis.call('SREM', large, channel)
-      if timestamp ~= '' then
-        redis.call('ZADD', byTime, timestamp, member)
-        redis.call('HSET', timeMembers, channel, member)
+    local hash, byVersion, byTime, timeMembers, large, channel, written, record, score, timestamp, member = unpack(fields, i + 2, i + 12)
+    if below(writtenAt(redis.call('HGET', hash, channel)), written) then
+      redis.call('HSET', hash, channel, record)
+      local old = redis.call('HGET', timeMembers, channel)
+      if old then
+        redis.call('ZREM', byTime, old)
+        redis.call('HDEL', timeMembers, channel)
       end
+      if score == '' then
+        redis.call('ZREM', byVersion, channel)
+        redis.call('SADD', large, channel)
+      else
+        redis.call('ZADD', byVersion, score, channel)
+        redis.call('SREM', large, channel)
+        if timestamp ~= '' then
+          redis.call('ZADD', byTime, timestamp, member)
+          redis.call('HSET', timeMembers, channel, member)
+        end
+      end
+    else
+      refused = refused + 1
     end
   elseif name == 'RAISE' then
     local key, field, value = fields[i + 2], fields[i + 3], fields[i + 4]
     local current = redis.call('HGET', key, field)
-    if (not current) or (#value > #current) or (#value == #current and value > current) then
+    if (not current) or below(current, value) then
       redis.call('HSET', key, field, value)
+    end
+  elseif name == 'SPUT' then
+    local key, written = fields[i + 2], fields[i + 3]
+    if below(writtenAt(redis.call('GET', key)), written) then
+      redis.call('SET', key, fields[i + 4])
+    else
+      refused = refused + 1
     end
   else
     redis.call(name, unpack(fields, i + 2, i + 1 + count))
   end
   i = i + 2 + count
 end
-return complete`;
+return {complete, refused}`;
+
+/**
+ * Raises closed versions in the frontier hash (KEYS[1]): ARGV[1] the
+ * registered partition count ('' to leave it), then partition field and
+ * closed version pairs. Only ever raises, so publications may arrive in any order.
+ */
+export const PUBLISH_FRONTIER_SCRIPT = `${DECIMAL_BELOW_LUA}
+local function raise(field, value)
+  local current = redis.call('HGET', KEYS[1], field)
+  if (not current) or below(current, value) then redis.call('HSET', KEYS[1], field, value) end
+end
+if ARGV[1] ~= '' then raise('${FRONTIER_COUNT_FIELD}', ARGV[1]) end
+for i = 2, #ARGV, 2 do raise(ARGV[i], ARGV[i + 1]) end
+return 1`;
+
+/** Lua: W from the frontier hash KEYS[1] (as frontierOf), or nil. */
+const FRONTIER_LUA = `
+local function frontier()
+  local fields, closed = redis.call('HGETALL', KEYS[1]), {}
+  for i = 1, #fields, 2 do closed[fields[i]] = fields[i + 1] end
+  local count = tonumber(closed['${FRONTIER_COUNT_FIELD}'] or '0')
+  if count < 1 then return nil end
+  local lowest = nil
+  for partition = 0, count - 1 do
+    local version = closed['p:' .. partition]
+    if not version then return nil end
+    if (not lowest) or below(version, lowest) then lowest = version end
+  end
+  return lowest
+end`;
 
 /** Separates the fields of APPLY_COMMANDS_SCRIPT's ARGV[1]. */
 export const FIELD_SEPARATOR = '\0';
@@ -264,42 +354,60 @@ export const FIELD_SEPARATOR = '\0';
 /**
  * A user's stamp in one round trip: the highest version among their index
  * entries (the hash's STAMP_FIELD) and their large groups' broadcast versions,
- * with the watermark; false when Redis is not complete. KEYS: watermark,
- * complete marker, the user's conversations hash, the user's large groups;
- * ARGV[1]: the stamp field, ARGV[2]: the key prefix. Single Redis only: it
- * builds channel keys (of other slots) itself. Versions are compared as decimal strings.
+ * with W (the frontier, read first); false when Redis is not complete or W is
+ * unknown. KEYS: frontier, complete marker, the user's conversations hash,
+ * the user's large groups; ARGV[1]: the stamp field, ARGV[2]: the key prefix.
+ * Single Redis only: it builds channel keys (of other slots) itself. Versions
+ * are compared as decimal strings.
  */
-export const READ_STAMP_SCRIPT = `
-local watermark = redis.call('GET', KEYS[1])
-if (not watermark) or redis.call('EXISTS', KEYS[2]) == 0 then return false end
+export const READ_STAMP_SCRIPT = `${DECIMAL_BELOW_LUA}${FRONTIER_LUA}
+local w = frontier()
+if (not w) or redis.call('EXISTS', KEYS[2]) == 0 then return false end
 local stamp = redis.call('HGET', KEYS[3], ARGV[1]) or '0'
 for _, channelKey in ipairs(redis.call('SMEMBERS', KEYS[4])) do
   local hex = string.gsub(channelKey, '.', function(c) return string.format('%02x', string.byte(c)) end)
   local text = redis.call('GET', ARGV[2] .. 'cs:{c:' .. hex .. '}:channel')
   if text then
     local version = cjson.decode(text)[${channelFieldPosition('broadcastVersion')}]
-    if (#version > #stamp) or (#version == #stamp and version > stamp) then stamp = version end
+    if below(stamp, version) then stamp = version end
   end
 end
-return {stamp, watermark}`;
+return {stamp, w}`;
 
 /**
- * The index part of a sync's read (see @cs/domain SyncReadPlan), atomic:
- * false when Redis is not complete, else {watermark, large groups, first
- * rank, channel keys read}. KEYS: watermark, complete marker, the user's large
- * groups, the index (by version for 'changed', by time for 'ranked'). ARGV:
- * 'changed' and the lowest score excluded, or 'ranked', from, count.
+ * The index part of a sync's read (see @cs/domain SyncReadPlan) and the
+ * records it names, atomic (ENTRY moves a record and its index entry
+ * together, so a page never skips or repeats a conversation whose record
+ * changes meanwhile): false when Redis is not complete or W is unknown, else
+ * {W (read first), large groups, first rank, channel keys read, the records
+ * of those keys and of the large groups}. KEYS: frontier, complete marker,
+ * the user's large groups, the index (by version for 'changed', by time for
+ * 'ranked'), the user's conversations hash. On a cluster KEYS[1] is the
+ * slot's complete marker again (= KEYS[2]): W was read before, from its own
+ * slot, and '' stands in for it. ARGV: 'changed' and the lowest score
+ * excluded, or 'ranked', from, count.
  */
-export const READ_INDEX_SCRIPT = `
-local watermark = redis.call('GET', KEYS[1])
-if (not watermark) or redis.call('EXISTS', KEYS[2]) == 0 then return false end
-local large = redis.call('SMEMBERS', KEYS[3])
-if ARGV[1] == 'changed' then
-  return {watermark, large, 0, redis.call('ZRANGEBYSCORE', KEYS[4], '(' .. ARGV[2], '+inf')}
+export const READ_INDEX_SCRIPT = `${DECIMAL_BELOW_LUA}${FRONTIER_LUA}
+local w = ''
+if KEYS[1] ~= KEYS[2] then
+  w = frontier()
+  if not w then return false end
 end
-local from, count = tonumber(ARGV[2]), tonumber(ARGV[3])
-local first = math.max(0, from - #large)
-local members = redis.call('ZREVRANGE', KEYS[4], first, from + count - 1)
-local keys = {}
-for i, member in ipairs(members) do keys[i] = string.sub(member, ${TIME_MEMBER_DIGITS + 1}) end
-return {watermark, large, first, keys}`;
+if redis.call('EXISTS', KEYS[2]) == 0 then return false end
+local large = redis.call('SMEMBERS', KEYS[3])
+local first, keys = 0, {}
+if ARGV[1] == 'changed' then
+  keys = redis.call('ZRANGEBYSCORE', KEYS[4], '(' .. ARGV[2], '+inf')
+else
+  local from, count = tonumber(ARGV[2]), tonumber(ARGV[3])
+  first = math.max(0, from - #large)
+  for i, member in ipairs(redis.call('ZREVRANGE', KEYS[4], first, from + count - 1)) do keys[i] = string.sub(member, ${TIME_MEMBER_DIGITS + 1}) end
+end
+local records = {}
+for _, wanted in ipairs({keys, large}) do
+  for _, channelKey in ipairs(wanted) do
+    local record = redis.call('HGET', KEYS[5], channelKey)
+    if record then records[#records + 1] = record end
+  end
+end
+return {w, large, first, keys, records}`;
