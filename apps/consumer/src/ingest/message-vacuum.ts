@@ -10,12 +10,15 @@ import { IngestListener } from './kafka-ingest';
  * autovacuum runs at most once per server-wide naptime (or never, where it is
  * off). So every POSTGRES_VACUUM_INTERVAL_MS, while batches are being applied,
  * one instance at a time vacuums the tables batches leave dead rows in
- * (messages, conversations).
+ * (messages, conversations). Each batch asks for two more vacuums: one that
+ * starts while a transaction older than the batch is still open (the frontier
+ * closer runs one every few ms) cannot remove the batch's dead rows, and the
+ * next one, an interval later, can.
  */
 export class MessageVacuum implements IngestListener {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
-  private ingestedSinceLastVacuum = false;
+  private vacuumsWanted = 0;
 
   constructor(
     private readonly repository: VacuumRepository,
@@ -37,24 +40,26 @@ export class MessageVacuum implements IngestListener {
   }
 
   batchApplied(_partition: number, outcome: BatchOutcome): void {
-    if (outcome.applied > 0) this.ingestedSinceLastVacuum = true;
+    if (outcome.applied > 0) this.vacuumsWanted = VACUUMS_AFTER_A_BATCH;
   }
 
   batchFailed(): void {}
 
   private tick(): void {
-    if (this.running || !this.ingestedSinceLastVacuum) return;
-    this.ingestedSinceLastVacuum = false;
+    if (this.running || this.vacuumsWanted === 0) return;
+    this.vacuumsWanted--;
     const started = performance.now();
     this.running = this.repository
       .vacuumChurnedTables()
       .then(
         (ran) => this.log.debug(ran ? 'vacuumed messages and conversations' : 'another instance is vacuuming', { ms: Math.round(performance.now() - started) }),
         (error) => {
-          this.ingestedSinceLastVacuum = true;
+          this.vacuumsWanted = Math.max(this.vacuumsWanted, 1);
           this.log.warn('vacuum failed, will retry', { error });
         },
       )
       .finally(() => (this.running = undefined));
   }
 }
+
+const VACUUMS_AFTER_A_BATCH = 2;
