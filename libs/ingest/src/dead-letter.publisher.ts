@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { createKeyedProducer } from '@cs/kafka';
-import { Admin, Kafka, Producer } from 'kafkajs';
+import { Admin, Kafka, Producer, Transaction } from 'kafkajs';
 import { DeadLetter } from './batch-applier';
 
 /**
@@ -11,6 +10,11 @@ import { DeadLetter } from './batch-applier';
  * letters already sent and skips them. The caller holds its partition's row lock, so
  * no two consumers check and send for the same partition at once.
  *
+ * The transactional id is the source partition's own, the same in every
+ * instance: the instance that takes a partition over fences the producer of
+ * one that lost it while frozen mid-send (its PostgreSQL session ended, its
+ * Kafka session too), so that one's late letters are aborted, never sent twice.
+ *
  * A send gives up after the client's retries (the clock must not be held for
  * ever) and kafkajs then hands its sequence numbers to the next send. A failed
  * transaction therefore retires its producer: the next one re-registers the
@@ -19,10 +23,9 @@ import { DeadLetter } from './batch-applier';
  * abandoned one, and a failed abort cannot wedge the publisher.
  */
 export class DeadLetterPublisher {
-  private producer: Producer;
-  private producerConnected = false;
+  /** One transactional producer per source partition, created when it first sends. */
+  private readonly producers = new Map<string, { producer: Producer; connected: boolean }>();
   private readonly admin: Admin;
-  private readonly transactionalId: string;
   readonly trackingGroup: string;
 
   constructor(
@@ -31,80 +34,89 @@ export class DeadLetterPublisher {
     groupId: string,
   ) {
     this.trackingGroup = `${groupId}.dead-letters`;
-    this.transactionalId = `${this.trackingGroup}-${randomUUID()}`;
-    this.producer = this.createProducer();
     this.admin = kafka.admin();
   }
 
   async connect(): Promise<void> {
-    await Promise.all([this.connectProducer(), this.admin.connect()]);
+    await this.admin.connect();
   }
 
   async disconnect(): Promise<void> {
-    await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
+    await Promise.allSettled([...[...this.producers.values()].map(({ producer }) => producer.disconnect()), this.admin.disconnect()]);
   }
 
-  /** Returns how many letters were sent now (the rest had been sent by an earlier attempt). */
+  /**
+   * Returns how many letters were sent now (the rest had been sent by an
+   * earlier attempt). The transaction begins first: beginning it registers the
+   * transactional id (once per producer), which waits for a fenced producer's
+   * commit in progress, so the letters found sent below include its.
+   */
   async publish(sourceTopic: string, partition: number, letters: DeadLetter[]): Promise<number> {
-    const alreadySentBelow = await this.sentBelow(sourceTopic, partition);
-    const fresh = letters.filter(({ record }) => BigInt(record.offset) >= alreadySentBelow);
-    if (fresh.length === 0) return 0;
-    await this.connectProducer();
-    try {
-      await this.sendInTransaction(sourceTopic, partition, fresh);
-    } catch (error) {
-      this.retireProducer();
+    const producer = await this.connectedProducer(sourceTopic, partition);
+    const transaction = await producer.transaction().catch((error) => {
+      this.retireProducer(sourceTopic, partition);
       throw error;
-    }
-    return fresh.length;
-  }
-
-  private async sendInTransaction(sourceTopic: string, partition: number, fresh: DeadLetter[]): Promise<void> {
-    const transaction = await this.producer.transaction();
+    });
     try {
-      await transaction.send({
-        topic: this.dlqTopic,
-        acks: -1,
-        messages: fresh.map(({ record, reason }) => ({
-          key: record.key,
-          value: record.value,
-          headers: {
-            ...(record.headers as Record<string, Buffer | string> | undefined),
-            'dlq-reason': reason,
-            'dlq-source-topic': sourceTopic,
-            'dlq-source-partition': String(partition),
-            'dlq-source-offset': record.offset,
-          },
-        })),
-      });
-      const next = (BigInt(fresh[fresh.length - 1].record.offset) + 1n).toString();
-      await transaction.sendOffsets({ consumerGroupId: this.trackingGroup, topics: [{ topic: sourceTopic, partitions: [{ partition, offset: next }] }] });
-      await transaction.commit();
+      const alreadySentBelow = await this.sentBelow(sourceTopic, partition);
+      const fresh = letters.filter(({ record }) => BigInt(record.offset) >= alreadySentBelow);
+      if (fresh.length > 0) await this.send(transaction, sourceTopic, partition, fresh);
+      else await transaction.abort();
+      return fresh.length;
     } catch (error) {
       await transaction.abort().catch(() => undefined);
+      this.retireProducer(sourceTopic, partition);
       throw error;
     }
+  }
+
+  private async send(transaction: Transaction, sourceTopic: string, partition: number, fresh: DeadLetter[]): Promise<void> {
+    await transaction.send({
+      topic: this.dlqTopic,
+      acks: -1,
+      messages: fresh.map(({ record, reason }) => ({
+        key: record.key,
+        value: record.value,
+        headers: {
+          ...(record.headers as Record<string, Buffer | string> | undefined),
+          'dlq-reason': reason,
+          'dlq-source-topic': sourceTopic,
+          'dlq-source-partition': String(partition),
+          'dlq-source-offset': record.offset,
+        },
+      })),
+    });
+    const next = (BigInt(fresh[fresh.length - 1].record.offset) + 1n).toString();
+    await transaction.sendOffsets({ consumerGroupId: this.trackingGroup, topics: [{ topic: sourceTopic, partitions: [{ partition, offset: next }] }] });
+    await transaction.commit();
   }
 
   /**
    * Transaction sends are idempotent in kafkajs whatever the producer's
    * `idempotent` option; the option would only add its warning about limited
-   * retries, which the retirement above answers.
+   * retries, which the retirement above answers. Connecting registers the
+   * transactional id, which fences any other producer holding it.
    */
-  private createProducer(): Producer {
-    return createKeyedProducer(this.kafka, { transactionalId: this.transactionalId, maxInFlightRequests: 1 });
+  private async connectedProducer(topic: string, partition: number): Promise<Producer> {
+    const key = producerKey(topic, partition);
+    let entry = this.producers.get(key);
+    if (!entry) {
+      const transactionalId = `${this.trackingGroup}-${topic}-${partition}`;
+      entry = { producer: createKeyedProducer(this.kafka, { transactionalId, maxInFlightRequests: 1 }), connected: false };
+      this.producers.set(key, entry);
+    }
+    if (!entry.connected) {
+      await entry.producer.connect();
+      entry.connected = true;
+    }
+    return entry.producer;
   }
 
-  private async connectProducer(): Promise<void> {
-    if (this.producerConnected) return;
-    await this.producer.connect();
-    this.producerConnected = true;
-  }
-
-  private retireProducer(): void {
-    void this.producer.disconnect().catch(() => undefined);
-    this.producer = this.createProducer();
-    this.producerConnected = false;
+  private retireProducer(topic: string, partition: number): void {
+    const key = producerKey(topic, partition);
+    const entry = this.producers.get(key);
+    this.producers.delete(key);
+    void entry?.producer.disconnect().catch(() => undefined);
   }
 
   private async sentBelow(topic: string, partition: number): Promise<bigint> {
@@ -112,4 +124,8 @@ export class DeadLetterPublisher {
     const committed = offsets?.partitions.find((p) => p.partition === partition)?.offset ?? '-1';
     return committed === '-1' ? -1n : BigInt(committed);
   }
+}
+
+function producerKey(topic: string, partition: number): string {
+  return `${partition} ${topic}`;
 }

@@ -47,6 +47,7 @@ describe('DeadLetterPublisher after a failed transaction', () => {
       { disconnected: false, sends: 1 },
     ]);
     expect(producers[1].config.transactionalId).toBe(producers[0].config.transactionalId);
+    expect(producers[0].config.transactionalId).toBe('group.dead-letters-events-0');
     // Transaction sends are idempotent anyway; the flag would only log kafkajs' limited-retries warning.
     expect(producers[0].config).toMatchObject({ maxInFlightRequests: 1 });
     expect(producers[0].config.idempotent).toBeUndefined();
@@ -59,5 +60,17 @@ describe('DeadLetterPublisher after a failed transaction', () => {
     await publisher.publish('events', 0, [letter]);
     await publisher.publish('events', 0, [{ ...letter, record: { ...letter.record, offset: '6' } }]);
     expect(producers).toHaveLength(1);
+  });
+
+  it('gives each source partition a transactional id of its own, the same in every instance, so a new owner fences a stalled one', async () => {
+    const first = fakeKafka(false);
+    const second = fakeKafka(false);
+    const [a, b] = [new DeadLetterPublisher(first.kafka, 'dlq', 'group'), new DeadLetterPublisher(second.kafka, 'dlq', 'group')];
+    await Promise.all([a.connect(), b.connect()]);
+    await a.publish('events', 0, [letter]);
+    await a.publish('events', 1, [letter]);
+    await b.publish('events', 1, [letter]);
+    expect(first.producers.map(({ config }) => config.transactionalId)).toEqual(['group.dead-letters-events-0', 'group.dead-letters-events-1']);
+    expect(second.producers.map(({ config }) => config.transactionalId)).toEqual(['group.dead-letters-events-1']);
   });
 });
