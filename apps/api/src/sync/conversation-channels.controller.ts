@@ -1,4 +1,4 @@
-import { Body, Controller, Header, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Post, UseGuards } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBody,
@@ -11,6 +11,7 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { ErrorAnswerDoc } from '../http/error-answer.doc';
+import { JsonTextAnswer } from '../http/json-text-answer';
 import { TokenGuard } from '../http/token.guard';
 import { UserHeaderGuard } from '../http/user-header.guard';
 import { validatedBody } from '../http/validated-body';
@@ -35,8 +36,7 @@ export class ConversationChannelsController {
   @ApiOperation({ summary: 'The channels of the conversations a full sync would list, in its order' })
   @ApiBody({ type: ConversationChannelsRequestDto, examples: { user: { value: { uid: 'bob' } } } })
   @ApiOkResponse({ type: [ListedChannelDoc] })
-  @HttpCode(200)
-  @Header('content-type', 'application/json; charset=utf-8')
+  @JsonTextAnswer()
   async channels(@Body() body: unknown): Promise<Buffer> {
     return this.service.channels(validatedBody(ConversationChannelsRequestDto, body));
   }
@@ -45,8 +45,7 @@ export class ConversationChannelsController {
   @ApiOperation({ summary: 'Sync-shaped entries for the requested channels the user can see, in request order' })
   @ApiBody({ type: SyncByChannelsRequestDto, examples: { two: { value: { uid: 'bob', channels: [{ channel_id: 'alice', channel_type: 1 }, { channel_id: 'team:42', channel_type: 2 }], msg_count: 5 } } } })
   @ApiOkResponse({ type: [SyncConversationDoc], description: 'entries as in /conversation/sync (never deleted: 1)' })
-  @HttpCode(200)
-  @Header('content-type', 'application/json; charset=utf-8')
+  @JsonTextAnswer()
   async syncByChannels(@Body() body: unknown): Promise<Buffer> {
     return this.service.syncByChannels(validatedBody(SyncByChannelsRequestDto, body));
   }
@@ -55,8 +54,7 @@ export class ConversationChannelsController {
   @ApiOperation({ summary: "Each requested channel's messages visible to the user, from last_msg_seq on" })
   @ApiBody({ type: SyncMessagesRequestDto, examples: { newest: { value: { uid: 'bob', channels: [{ channel_id: 'alice', channel_type: 1, last_msg_seq: 40 }], msg_count: 15, order_by_last: 1 } } } })
   @ApiOkResponse({ type: [ChannelMessagesDoc], description: 'one entry per requested channel, in request order' })
-  @HttpCode(200)
-  @Header('content-type', 'application/json; charset=utf-8')
+  @JsonTextAnswer()
   async syncMessages(@Body() body: unknown): Promise<Buffer> {
     return this.service.syncMessages(validatedBody(SyncMessagesRequestDto, body));
   }

@@ -1,4 +1,4 @@
-import { Body, Controller, Header, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Post, UseGuards } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBody,
@@ -11,6 +11,7 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { ErrorAnswerDoc } from '../http/error-answer.doc';
+import { JsonTextAnswer } from '../http/json-text-answer';
 import { SyncConversationDoc } from './sync-answer.doc';
 import { TokenGuard } from '../http/token.guard';
 import { UserHeaderGuard } from '../http/user-header.guard';
@@ -42,8 +43,7 @@ export class SyncController {
   @ApiUnauthorizedResponse({ type: ErrorAnswerDoc, description: 'API_TOKEN set and no valid token, or API_USER_HEADER set and missing' })
   @ApiPayloadTooLargeResponse({ type: ErrorAnswerDoc, description: 'body over 1 MiB' })
   @ApiServiceUnavailableResponse({ type: ErrorAnswerDoc, description: 'PostgreSQL (and Redis) unreachable; retry' })
-  @HttpCode(200)
-  @Header('content-type', 'application/json; charset=utf-8')
+  @JsonTextAnswer()
   async syncConversations(@Body() body: unknown): Promise<Buffer | Readable> {
     return this.sync.sync(validatedBody(SyncRequestDto, body));
   }
