@@ -35,10 +35,19 @@ function parseNumberExactly(literal: string): number | bigint {
 const QUOTE = 34;
 const BACKSLASH = 92;
 const MINUS = 45;
+const PLUS = 43;
 const DOT = 46;
+const COLON = 58;
 const isDigit = (code: number) => code >= 48 && code <= 57;
+const isExponent = (code: number) => code === 101 || code === 69;
+const isNumberPart = (code: number) => isDigit(code) || isExponent(code) || code === DOT || code === PLUS || code === MINUS;
+const isWhitespace = (code: number) => code === 32 || code === 10 || code === 13 || code === 9;
 
-/** Wraps unsafe integer literals outside strings as "<MARK>digits"; leaves everything else as it is. */
+/**
+ * Wraps unsafe integer literals outside strings as "<MARK>digits"; leaves everything else as it is.
+ * Marking never makes invalid JSON valid: a string stands wherever a number may, and where only a
+ * string may (a key, always followed by ':') the literal is left alone for JSON.parse to reject.
+ */
 function markUnsafeIntegers(text: string): string {
   let out = '';
   let copiedUpTo = 0;
@@ -63,9 +72,14 @@ function markUnsafeIntegers(text: string): string {
       i++;
       while (i < length && isDigit(text.charCodeAt(i))) i++;
       const next = i < length ? text.charCodeAt(i) : 0;
+      if (next === DOT || isExponent(next)) {
+        // A double: its fraction and exponent digits are no integer literal of their own.
+        while (i < length && isNumberPart(text.charCodeAt(i))) i++;
+        continue;
+      }
       const literal = text.slice(start, i);
-      const isPlainInteger = next !== DOT && next !== 101 && next !== 69 && /^-?(0|[1-9]\d*)$/.test(literal);
-      if (isPlainInteger && literal.length >= 16 && !Number.isSafeInteger(Number(literal))) {
+      const isPlainInteger = /^-?(0|[1-9]\d*)$/.test(literal);
+      if (isPlainInteger && literal.length >= 16 && !Number.isSafeInteger(Number(literal)) && !isKey(text, i)) {
         out += `${text.slice(copiedUpTo, start)}"${MARK_SOURCE}${literal}"`;
         copiedUpTo = i;
       }
@@ -74,6 +88,13 @@ function markUnsafeIntegers(text: string): string {
     i++;
   }
   return copiedUpTo === 0 ? text : out + text.slice(copiedUpTo);
+}
+
+/** Whether what ends at `end` stands where a key does: the next token is ':'. */
+function isKey(text: string, end: number): boolean {
+  let i = end;
+  while (i < text.length && isWhitespace(text.charCodeAt(i))) i++;
+  return text.charCodeAt(i) === COLON;
 }
 
 function reviveMarked(value: unknown): unknown {

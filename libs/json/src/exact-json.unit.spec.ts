@@ -38,6 +38,58 @@ describe('parseExactJson', () => {
     expect(() => parseExactJson(text)).toThrow();
   });
 
+  it.each([
+    { text: '9007199254740992', value: 9_007_199_254_740_992n },
+    { text: '-9007199254740992', value: -9_007_199_254_740_992n },
+    { text: '-9007199254740993', value: -9_007_199_254_740_993n },
+    { text: '1000000000000000', value: 1_000_000_000_000_000 },
+    { text: '-1000000000000000', value: -1_000_000_000_000_000 },
+    { text: '0000000000000000', value: undefined },
+    { text: '99999999999999999999999999999999999999999999999999', value: 99_999_999_999_999_999_999_999_999_999_999_999_999_999_999_999_999n },
+    { text: '-99999999999999999999999999999999999999999999999999', value: -99_999_999_999_999_999_999_999_999_999_999_999_999_999_999_999_999n },
+  ])('is exact on both sides of 2^53: $text', ({ text, value }) => {
+    if (value === undefined) expect(() => parseExactJson(text)).toThrow();
+    else expect(parseExactJson(text)).toBe(value);
+  });
+
+  it('keeps -0 a number (-0), alone and next to a big integer', () => {
+    expect(Object.is(parseExactJson('-0'), -0)).toBe(true);
+    const parsed = parseExactJson('[-0, 9007199254740993, -0.0]') as unknown[];
+    expect(parsed[1]).toBe(9_007_199_254_740_993n);
+    expect([Object.is(parsed[0], -0), Object.is(parsed[2], -0)]).toEqual([true, true]);
+  });
+
+  it.each([
+    { text: '{"a":1.12345678901234567890,"b":9007199254740993}', value: { a: 1.1234567890123457, b: 9_007_199_254_740_993n } },
+    { text: '[0.12345678901234567890]', value: [0.12345678901234568] },
+    { text: '[12345678901234567890.5]', value: [12345678901234567890.5] },
+    { text: '[1e-12345678901234567890, 1E+1234567890123456789]', value: [0, Infinity] },
+    { text: '[9007199254740993e0, 9007199254740993E2, 9007199254740993.0]', value: [9007199254740993e0, 9007199254740993e2, 9007199254740993.0] },
+    { text: '[1.5e300, -2E-5, 12345678901234567890e-3]', value: [1.5e300, -2e-5, 12345678901234567890e-3] },
+  ])('leaves fractions and exponents doubles, whatever their digits: $text', ({ text, value }) => {
+    expect(parseExactJson(text)).toEqual(value);
+  });
+
+  it.each([
+    { text: '{"s":"\\\\\\\\","n":12345678901234567890}', value: { s: '\\\\', n: 12_345_678_901_234_567_890n } },
+    { text: '{"s":"\\\\\\\\\\"12345678901234567890","n":12345678901234567891}', value: { s: '\\\\"12345678901234567890', n: 12_345_678_901_234_567_891n } },
+    { text: ' {\n\t"n" :\r 12345678901234567890 , "m": [ -12345678901234567891 ]\n} ', value: { n: 12_345_678_901_234_567_890n, m: [-12_345_678_901_234_567_891n] } },
+    { text: '{"12345678901234567890":12345678901234567890}', value: { '12345678901234567890': 12_345_678_901_234_567_890n } },
+    {
+      text: '{"a":{"b":[1,{"c":12345678901234567890}]},"d":[[18446744073709551616]],"e":"x","f":-18446744073709551617}',
+      value: { a: { b: [1, { c: 12_345_678_901_234_567_890n }] }, d: [[18_446_744_073_709_551_616n]], e: 'x', f: -18_446_744_073_709_551_617n },
+    },
+  ])('finds every unsafe integer outside strings: $text', ({ text, value }) => {
+    expect(parseExactJson(text)).toEqual(value);
+  });
+
+  it.each(['{12345678901234567890:1}', '{"a":1,12345678901234567890 :2}', '[12345678901234567890:1]', '[1.12345678901234567890.5]', '["a"12345678901234567890]', '[12345678901234567890'])(
+    'does not make invalid JSON valid by quoting a literal: %p',
+    (text) => {
+      expect(() => parseExactJson(text)).toThrow();
+    },
+  );
+
   it('keeps small integers as numbers next to big ones', () => {
     const parsed = parseExactJson('{"big":9007199254740993,"small":7}') as { big: unknown; small: unknown };
     expect([typeof parsed.big, typeof parsed.small]).toEqual(['bigint', 'number']);
