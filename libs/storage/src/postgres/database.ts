@@ -1,9 +1,9 @@
 import { TUNING } from '@cs/config';
 import { Client, Pool, PoolClient, PoolConfig } from 'pg';
 import { MIGRATIONS } from './migrations';
+import { ADVISORY_LOCKS } from './advisory-locks';
 
-/** Any fixed number: it only has to be the same in every instance of this service. */
-const MIGRATION_LOCK_KEY = 727_001;
+const MIGRATION_LOCK_KEY = ADVISORY_LOCKS.migrations;
 
 export function createPool(databaseUrl: string, options: PoolConfig = {}): Pool {
   const pool = new Pool({

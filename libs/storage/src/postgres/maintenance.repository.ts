@@ -1,5 +1,6 @@
 import { Pool, PoolClient } from 'pg';
 import { inTransaction } from './database';
+import { ADVISORY_LOCKS } from './advisory-locks';
 import { PARTITIONS_LOCK_KEY } from './projection.repository';
 
 export interface ProjectionCounts {
@@ -43,8 +44,7 @@ export class MaintenanceRepository {
   }
 }
 
-/** Any fixed number, distinct from the migration lock's: the same in every instance of this service. */
-const VACUUM_LOCK_KEY = 727_002;
+const VACUUM_LOCK_KEY = ADVISORY_LOCKS.vacuum;
 
 /**
  * What every batch leaves dead rows in: retention deletes a message row per

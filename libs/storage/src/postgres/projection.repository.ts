@@ -19,6 +19,7 @@ import {
 import { Pool, PoolClient } from 'pg';
 import { CHANNEL_FIELDS, CONVERSATION_FIELDS, EncodedChanges, MESSAGE_FIELDS, jsonArrayOf } from '../record-codec';
 import { StoredField, StoredType, decodeFields } from '../record-fields';
+import { ADVISORY_LOCKS } from './advisory-locks';
 import { inTransaction } from './database';
 import { StoreSnapshot, SyncReadStore } from '../user-snapshot';
 
@@ -50,10 +51,8 @@ export interface LockedPartition extends LoadGuard {
   nowNs: bigint;
 }
 
-/** Shared by every ordinary batch, exclusive for work that spans partitions. Any fixed number, the same in every instance. */
-export const PARTITIONS_LOCK_KEY = 727_002;
-/** Taken (try only) by the one instance that closes idle partitions this tick. */
-const CLOSER_LOCK_KEY = 727_003;
+export const PARTITIONS_LOCK_KEY = ADVISORY_LOCKS.partitions;
+const CLOSER_LOCK_KEY = ADVISORY_LOCKS.closer;
 
 /** PostgreSQL's clock_timestamp() in nanoseconds (microsecond resolution). */
 const NOW_NS = '((extract(epoch FROM clock_timestamp()) * 1000000)::bigint * 1000)';
