@@ -39,7 +39,7 @@ describe('batch applier (real PostgreSQL and Redis)', () => {
   });
 
   beforeEach(async () => {
-    await pool.query('TRUNCATE channels, conversations, messages, message_windows, consumer_checkpoints');
+    await pool.query('TRUNCATE channels, conversations, conversation_index, messages, message_windows, consumer_checkpoints');
     const projections = new ProjectionRepository(pool);
     await projections.registerPartitions(env.groupId, topic, 3);
     // Redis complete from the start, as a running consumer keeps it: no batch here has to rebuild it.

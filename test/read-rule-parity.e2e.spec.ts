@@ -12,7 +12,7 @@ import {
 } from '@cs/domain';
 import { ProjectionRepository, StoredRecords, createPool, encodeChanges, encodeMessage, ensureDatabase, inTransaction, migrate } from '@cs/storage';
 import { Pool } from 'pg';
-import { reindexConversationsSql } from '../libs/storage/src/postgres/index-backfill.sql';
+import { rebuildConversationIndexSql } from '../libs/storage/src/postgres/index-backfill.sql';
 import { TestEnvironment } from './support/test-environment';
 
 /**
@@ -111,13 +111,11 @@ describe('SQL restating domain rules (real PostgreSQL)', () => {
     expect(conversations.length).toBeGreaterThan(250);
   });
 
-  it("migration 7's backfill places every conversation where indexEntryOf does", async () => {
-    await pool.query('UPDATE conversations SET index_version = NULL, index_ts = NULL, large_member = false');
-    await pool.query(reindexConversationsSql(SMALL));
+  it('the SQL index entries (what rebuilds Redis) place every conversation where indexEntryOf does', async () => {
     const fromSql = new Map<string, unknown>();
     const client = await pool.connect();
     try {
-      for await (const page of repository.allRecords(client) as AsyncIterable<StoredRecords>) {
+      for await (const page of repository.allRecords(client, SMALL) as AsyncIterable<StoredRecords>) {
         for (const { record, entry } of page.conversations ?? []) fromSql.set(conversationKeyOf(record.uid, record.channelKey), entry);
       }
     } finally {
@@ -132,6 +130,15 @@ describe('SQL restating domain rules (real PostgreSQL)', () => {
     expect(mismatches).toEqual([]);
     expect(new Set([...fromSql.values()].map((e) => JSON.stringify(e, big))).size).toBeGreaterThan(10);
     expect([...fromSql.values()].filter((e) => (e as { kind: string }).kind === 'large').length).toBeGreaterThan(0);
+  });
+
+  it("migration 10's backfill of conversation_index writes what the batches write: every non-member's entry", async () => {
+    const rows = async () => (await pool.query('SELECT uid, channel_key, version::text, ts::text FROM conversation_index ORDER BY uid, channel_key')).rows;
+    const written = await rows();
+    await pool.query(rebuildConversationIndexSql());
+    expect(await rows()).toEqual(written);
+    expect(written.length).toBe(conversations.filter((c) => c.membership !== 'member').length);
+    expect(written.length).toBeGreaterThan(50);
   });
 });
 

@@ -33,7 +33,7 @@ describe('retention migration (real PostgreSQL)', () => {
         [groupKey, personKey],
       );
     });
-    expect(await migrate(env.databaseUrl)).toEqual([6, 7, 8, 9]);
+    expect(await migrate(env.databaseUrl)).toEqual([6, 7, 8, 9, 10]);
     pool = createPool(env.databaseUrl);
     redis = createRedis(env.redisUrl, { lazyConnect: true });
     await redis.connect();

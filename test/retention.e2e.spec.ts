@@ -86,16 +86,16 @@ describe('retention (e2e)', () => {
     expect(lowest[1]).toBe(String(memberDelivered[KEPT - 1]));
   });
 
-  it('the consumer vacuums what trimming and conversation updates left dead, so PostgreSQL can reuse the space (autovacuum may be off)', async () => {
-    const tables = await waitFor('messages and conversations vacuumed after the last batch, no dead rows left', () =>
+  it('the consumer vacuums what trimming and index entry updates left dead, so PostgreSQL can reuse the space (autovacuum may be off)', async () => {
+    const tables = await waitFor('messages, index entries and conversations vacuumed after the last batch, no dead rows left', () =>
       withDatabase(env.databaseUrl, async (db) => {
         const { rows } = await db.query<{ relname: string; vacuum_count: string; n_dead_tup: string }>(
-          `SELECT relname, vacuum_count, n_dead_tup FROM pg_stat_user_tables WHERE relname IN ('messages', 'conversations') ORDER BY relname`,
+          `SELECT relname, vacuum_count, n_dead_tup FROM pg_stat_user_tables WHERE relname IN ('messages', 'conversation_index', 'conversations') ORDER BY relname`,
         );
-        return rows.length === 2 && rows.every((r) => Number(r.vacuum_count) > 0 && Number(r.n_dead_tup) === 0) && rows;
+        return rows.length === 3 && rows.every((r) => Number(r.vacuum_count) > 0 && Number(r.n_dead_tup) === 0) && rows;
       }),
     );
-    expect(tables.map((r) => r.relname)).toEqual(['conversations', 'messages']);
+    expect(tables.map((r) => r.relname)).toEqual(['conversation_index', 'conversations', 'messages']);
   });
 
   it('a late arrival older than the kept window, and a duplicate of a trimmed seq to someone else, are dropped', async () => {

@@ -33,7 +33,7 @@ export interface StorageReading {
   messageRows: number;
 }
 
-const GROWING_TABLES = ['messages', 'message_windows', 'conversations', 'channels'] as const;
+const GROWING_TABLES = ['messages', 'message_windows', 'conversations', 'conversation_index', 'channels'] as const;
 
 export interface StorageResult {
   channels: number;

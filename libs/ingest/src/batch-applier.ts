@@ -240,7 +240,7 @@ export class BatchApplier {
    */
   async repairCacheIfIncomplete(topic: string): Promise<boolean> {
     if (await this.cache.isComplete()) return false;
-    return rebuildRedisFromPostgres(this.pool, this.projections, this.cache, this.groupId, topic, true);
+    return rebuildRedisFromPostgres(this.pool, this.projections, this.cache, this.groupId, topic, true, this.smallGroupMaxMembers);
   }
 
   private settings() {
@@ -260,6 +260,7 @@ export async function rebuildRedisFromPostgres(
   groupId: string,
   topic: string,
   onlyIfIncomplete: boolean,
+  smallGroupMaxMembers = DEFAULT_SMALL_GROUP_MAX_MEMBERS,
 ): Promise<boolean> {
   // READ COMMITTED, each statement after the lock: no batch commits while it is held.
   return inTransaction(
@@ -268,7 +269,7 @@ export async function rebuildRedisFromPostgres(
       await projections.lockAllPartitions(client, null);
       if (onlyIfIncomplete && (await cache.isComplete())) return false;
       const { closed, highest } = await projections.partitionVersions(client, groupId, topic);
-      await cache.rebuild(projections.allRecords(client), highest, { closed, partitionCount: partitionCountOf(closed) });
+      await cache.rebuild(projections.allRecords(client, smallGroupMaxMembers), highest, { closed, partitionCount: partitionCountOf(closed) });
       return true;
     },
   );

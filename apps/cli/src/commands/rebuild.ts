@@ -88,7 +88,7 @@ Prints one final line: rebuilt: <N> events applied, <M> dead letters, <P> partit
         progress.update(read, `${read}/${total} records`);
       });
       progress.finish(`${read}/${total} records`);
-      await rebuildRedisFromPostgres(pool, projections, cache, config.kafkaGroupId, config.kafkaTopic, false);
+      await rebuildRedisFromPostgres(pool, projections, cache, config.kafkaGroupId, config.kafkaTopic, false, config.smallGroupMaxMembers);
       say(`rebuilt: ${applied} events applied, ${deadLetters} dead letters, ${spans.length} partitions`);
       return 0;
     } finally {

@@ -37,7 +37,7 @@ export class MaintenanceRepository {
   async truncateProjections(groupId: string): Promise<void> {
     await inTransaction(this.pool, async (client) => {
       await client.query('SELECT pg_advisory_xact_lock($1)', [PARTITIONS_LOCK_KEY]);
-      await client.query('TRUNCATE channels, conversations, messages, message_windows');
+      await client.query('TRUNCATE channels, conversations, conversation_index, messages, message_windows');
       await client.query('DELETE FROM consumer_checkpoints WHERE group_id = $1', [groupId]);
       await client.query('UPDATE consumer_checkpoints SET cross_partition_epoch = cross_partition_epoch + 1');
     });
@@ -48,12 +48,12 @@ const VACUUM_LOCK_KEY = ADVISORY_LOCKS.vacuum;
 
 /**
  * What every batch leaves dead rows in: retention deletes a message row per
- * message added, and a conversation's update moves its per-user index columns,
- * so it is never in place (HOT). Unvacuumed, the storage bench's 7,000
- * conversations took 46 MB; vacuumed every second, 5–10 MB. Windows and
- * channels are rewritten in place (HOT, fillfactor 70) and need no vacuum.
+ * message added, and each index entry that moves (its indexed version and
+ * timestamp) is a new row, never an update in place (HOT). Conversations are
+ * updated in place (fillfactor 70), but a page too full for it takes a new row
+ * too. Windows and channels are rewritten in place and need no vacuum.
  */
-const CHURNED_TABLES = 'messages, conversations';
+const CHURNED_TABLES = 'messages, conversation_index, conversations';
 
 /** SQL for the consumer's periodic vacuum of what retention deletes. */
 export class VacuumRepository {

@@ -1,4 +1,4 @@
-import { reindexConversationsSql } from './index-backfill.sql';
+import { rebuildConversationIndexSql, reindexConversationsSql } from './index-backfill.sql';
 
 /** Schema migrations, applied in order, each once. Append; never edit an applied one. */
 export const MIGRATIONS: readonly { id: number; name: string; sql: string }[] = [
@@ -218,6 +218,32 @@ export const MIGRATIONS: readonly { id: number; name: string; sql: string }[] = 
       UPDATE consumer_checkpoints SET last_version = c.version, closed_version = c.version, cross_partition_epoch = c.cross_partition_epoch
         FROM version_clock c WHERE c.id = 1;
       ALTER TABLE consumer_checkpoints SET (fillfactor = 50);
+    `,
+  },
+  {
+    id: 10,
+    name: 'index_entries_apart',
+    // PostgreSQL keeps no fanned-out entries: a small group's message would rewrite a row per
+    // member (about 40 µs each here). A group member's entry follows the channel's messages, so
+    // reads compute it from the member's record and the channel's; conversation_index holds only
+    // the entries that change with their own record alone (person channels, former members,
+    // explicit recipients), in a narrow table, so a conversation's own updates no longer touch an
+    // indexed column and PostgreSQL makes them in place (HOT) again.
+    sql: `
+      CREATE TABLE conversation_index (
+        uid text NOT NULL,
+        channel_key text NOT NULL,
+        version bigint NOT NULL,
+        ts bigint,
+        PRIMARY KEY (uid, channel_key)
+      ) WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 10000, autovacuum_vacuum_cost_delay = 0);
+      ${rebuildConversationIndexSql()};
+      DROP INDEX conversations_by_version, conversations_by_time, conversations_in_large_groups;
+      ALTER TABLE conversations DROP COLUMN index_version, DROP COLUMN index_ts, DROP COLUMN large_member;
+      CREATE INDEX conversation_index_by_version ON conversation_index (uid, version);
+      CREATE INDEX conversation_index_by_time ON conversation_index (uid, ts DESC, version DESC) WHERE ts IS NOT NULL;
+      -- A user's group memberships, whose entries reads compute.
+      CREATE INDEX conversations_memberships ON conversations (uid) WHERE membership = 'member';
     `,
   },
 ];

@@ -1,6 +1,7 @@
 import {
   ChannelRecord,
   ConversationRecord,
+  DEFAULT_SMALL_GROUP_MAX_MEMBERS,
   IndexEntry,
   MessageHead,
   MessageRecord,
@@ -20,6 +21,7 @@ import { Pool, PoolClient } from 'pg';
 import { CHANNEL_FIELDS, CONVERSATION_FIELDS, EncodedChanges, MESSAGE_FIELDS, jsonArrayOf } from '../record-codec';
 import { StoredField, StoredType, decodeFields } from '../record-fields';
 import { ADVISORY_LOCKS } from './advisory-locks';
+import { indexEntriesSql } from './index-backfill.sql';
 import { inTransaction } from './database';
 import { StoreSnapshot, SyncReadStore } from '../user-snapshot';
 
@@ -257,6 +259,9 @@ export class ProjectionRepository implements SyncReadStore {
    * row's last and closed version to it, so each partition's next versions
    * stay above what this batch wrote into its channels; `crossesPartitions`
    * also raises every row's cross-partition epoch.
+   * Index entries: only those of conversations that are not a group's current
+   * members (see migration 10: members' entries are computed when read, so
+   * the entries a small group's message moves, changes.entries, are Redis's alone).
    * Trimming is part of it: each window that let go of messages deletes its
    * copies below its lowest kept seq (the new copies are all above it), one
    * primary-key range per window.
@@ -278,12 +283,18 @@ export class ProjectionRepository implements SyncReadStore {
              FROM jsonb_array_elements($1::jsonb) AS r
            ON CONFLICT (channel_key) DO UPDATE SET ${updatesOf(CHANNEL_FIELDS)}),
          saved_conversations AS (
-           INSERT INTO conversations (${CONVERSATION_COLUMNS}, ${INDEX_COLUMNS})
-           SELECT ${valuesOf(CONVERSATION_FIELDS, 'r')}, (x->>0)::bigint, (x->>1)::bigint, (x->>2)::boolean
-             FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS records(r, n)
-             JOIN jsonb_array_elements($12::jsonb) WITH ORDINALITY AS entries(x, n) USING (n)
-           ON CONFLICT (uid, channel_key) DO UPDATE SET ${updatesOf(CONVERSATION_FIELDS)},
-             index_version = EXCLUDED.index_version, index_ts = EXCLUDED.index_ts, large_member = EXCLUDED.large_member),
+           INSERT INTO conversations (${CONVERSATION_COLUMNS})
+           SELECT ${valuesOf(CONVERSATION_FIELDS, 'r')}
+             FROM jsonb_array_elements($2::jsonb) AS r
+           ON CONFLICT (uid, channel_key) DO UPDATE SET ${updatesOf(CONVERSATION_FIELDS)}),
+         saved_entries AS (
+           INSERT INTO conversation_index (uid, channel_key, version, ts)
+           SELECT x->>0, x->>1, (x->>2)::bigint, (x->>3)::bigint
+             FROM json_array_elements($12::json) AS x
+           ON CONFLICT (uid, channel_key) DO UPDATE SET version = EXCLUDED.version, ts = EXCLUDED.ts),
+         dropped_entries AS (
+           DELETE FROM conversation_index i USING json_array_elements($14::json) AS x
+            WHERE i.uid = x->>0 AND i.channel_key = x->>1),
          saved_messages AS (
            INSERT INTO messages (${MESSAGE_COLUMNS})
            SELECT ${valuesOf(MESSAGE_FIELDS, 'r')}
@@ -314,8 +325,9 @@ export class ProjectionRepository implements SyncReadStore {
         crossesPartitions,
         jsonArrayOf(changes.windows),
         JSON.stringify(changes.trims.map((t) => ({ channel_key: t.channelKey, lane: laneColumn(t.lane), keep_from: t.keepFromSeq }))),
-        JSON.stringify(changes.conversations.map(({ entry }) => indexColumnsOf(entry))),
+        JSON.stringify(changes.conversations.filter(({ record }) => !followsItsChannel(record)).map(({ record, entry }) => indexRowOf(record, entry))),
         spansPartitions,
+        JSON.stringify(changes.conversations.filter(({ record }) => followsItsChannel(record)).map(({ record }) => [record.uid, record.channelKey])),
       ],
     );
   }
@@ -350,8 +362,16 @@ export class ProjectionRepository implements SyncReadStore {
     return BigInt(rows[0].frontier ?? '0');
   }
 
+  /**
+   * The conversations `plan` names. conversation_index holds the entries that
+   * change with their own record; a group member's entry follows the
+   * channel's messages, so it is computed from the member's record and the
+   * channel's (indexEntriesSql, parity-tested against @cs/domain): O(changed
+   * + the user's group memberships), and a ranked page is exact (no large
+   * groups read beside it).
+   */
   private async readPlanned(db: Queryable, uid: string, plan: SyncReadPlan): Promise<{ conversations: ConversationRecord[]; ranked?: SyncSnapshot['ranked'] }> {
-    const large = `SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE uid = $1 AND large_member`;
+    const memberships = indexEntriesSql(0, "c2.uid = $1 AND c2.membership = 'member'");
     switch (plan.read) {
       case 'everything': {
         const { rows } = await db.query(`SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE uid = $1`, [uid]);
@@ -359,21 +379,29 @@ export class ProjectionRepository implements SyncReadStore {
       }
       case 'changed': {
         const { rows } = await db.query(
-          `SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE uid = $1 AND index_version > $2::bigint UNION ALL ${large}`,
+          `WITH changed AS (
+             SELECT uid, channel_key FROM conversation_index WHERE uid = $1 AND version > $2::bigint
+             UNION ALL
+             SELECT uid, channel_key FROM (${memberships}) x WHERE x.version > $2::bigint)
+           SELECT ${CONVERSATION_COLUMNS_OF_C} FROM changed JOIN conversations c USING (uid, channel_key)`,
           [uid, plan.afterVersion.toString()],
         );
         return { conversations: rows.map(conversationFromRow) };
       }
       case 'ranked': {
-        const largeRows = (await db.query(large, [uid])).rows.map(conversationFromRow);
-        const firstRank = Math.max(0, plan.from - largeRows.length);
         const { rows } = await db.query(
-          `SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE uid = $1 AND index_ts IS NOT NULL
-            ORDER BY index_ts DESC, index_version DESC OFFSET $2 LIMIT $3`,
-          [uid, firstRank, plan.from + plan.count - firstRank],
+          `WITH listed AS (
+             (SELECT uid, channel_key, ts, version FROM conversation_index WHERE uid = $1 AND ts IS NOT NULL
+               ORDER BY ts DESC, version DESC LIMIT $2::int + $3::int)
+             UNION ALL
+             SELECT uid, channel_key, ts, version FROM (${memberships}) x WHERE x.ts IS NOT NULL),
+           page AS (SELECT * FROM listed ORDER BY ts DESC, version DESC OFFSET $2 LIMIT $3)
+           SELECT ${CONVERSATION_COLUMNS_OF_C} FROM page JOIN conversations c USING (uid, channel_key)
+            ORDER BY page.ts DESC, page.version DESC`,
+          [uid, plan.from, plan.count],
         );
-        const rankedRows = rows.map(conversationFromRow);
-        return { conversations: [...rankedRows, ...largeRows], ranked: { firstRank, keys: rankedRows.map((c) => c.channelKey) } };
+        const conversations = rows.map(conversationFromRow);
+        return { conversations, ranked: { firstRank: plan.from, keys: conversations.map((c) => c.channelKey) } };
       }
       default: {
         const exhaustive: never = plan;
@@ -449,8 +477,8 @@ export class ProjectionRepository implements SyncReadStore {
     return rows.map((row) => ({ i: row.i, message: messageFromRow(row) }));
   }
 
-  /** Pages through every record, for rebuilding the Redis projection. */
-  async *allRecords(client: PoolClient, pageSize = 5_000): AsyncGenerator<StoredRecords> {
+  /** Pages through every record, for rebuilding the Redis projection; conversations with their index entries, computed. */
+  async *allRecords(client: PoolClient, smallGroupMaxMembers = DEFAULT_SMALL_GROUP_MAX_MEMBERS, pageSize = 5_000): AsyncGenerator<StoredRecords> {
     let after = '';
     for (;;) {
       const { rows } = await client.query(`SELECT ${CHANNEL_COLUMNS} FROM channels WHERE channel_key > $1 ORDER BY channel_key LIMIT $2`, [after, pageSize]);
@@ -462,7 +490,10 @@ export class ProjectionRepository implements SyncReadStore {
     let afterKey = '';
     for (;;) {
       const { rows } = await client.query(
-        `SELECT ${CONVERSATION_COLUMNS}, ${INDEX_COLUMNS} FROM conversations WHERE (uid, channel_key) > ($1, $2) ORDER BY uid, channel_key LIMIT $3`,
+        `SELECT ${CONVERSATION_COLUMNS_OF_C}, x.large, x.version::text AS entry_version, x.ts
+           FROM (${indexEntriesSql(smallGroupMaxMembers, '(c2.uid, c2.channel_key) > ($1, $2)')} ORDER BY c2.uid, c2.channel_key LIMIT $3) x
+           JOIN conversations c USING (uid, channel_key)
+          ORDER BY c.uid, c.channel_key`,
         [afterUid, afterKey, pageSize],
       );
       if (rows.length === 0) break;
@@ -497,8 +528,7 @@ export interface StoredRecords {
 
 const CHANNEL_COLUMNS = columnsOf(CHANNEL_FIELDS);
 const CONVERSATION_COLUMNS = columnsOf(CONVERSATION_FIELDS);
-/** A conversation's place in its user's indexes (see @cs/domain fan-out.ts). */
-const INDEX_COLUMNS = 'index_version, index_ts, large_member';
+const CONVERSATION_COLUMNS_OF_C = columnsOf(CONVERSATION_FIELDS, 'c.');
 
 const LOCKED_COLUMNS =
   'c.next_offset::text AS next_offset, c.cross_partition_epoch::text AS epoch, c.last_version::text AS last_version, c.closed_version::text AS closed_version';
@@ -534,13 +564,21 @@ function channelFromRow(row: Row): ChannelRecord {
   return decodeFields(CHANNEL_FIELDS, ({ column }) => row[column]);
 }
 
+/** An entry as indexEntriesSql computes it (large, entry_version, ts). */
 function indexEntryFromRow(row: Row): IndexEntry {
-  if (row.large_member) return { kind: 'large' };
-  return { kind: 'indexed', version: BigInt(row.index_version), timestamp: row.index_ts === null ? null : Number(row.index_ts) };
+  if (row.large) return { kind: 'large' };
+  return { kind: 'indexed', version: BigInt(row.entry_version), timestamp: row.ts === null ? null : Number(row.ts) };
 }
 
-function indexColumnsOf(entry: IndexEntry): [string | null, number | null, boolean] {
-  return entry.kind === 'large' ? [null, null, true] : [entry.version.toString(), entry.timestamp, false];
+/** A conversation_index row as saveBatch reads it: uid, channel key, version, timestamp. */
+function indexRowOf(record: ConversationRecord, entry: IndexEntry): [string, string, string, number | null] {
+  if (entry.kind === 'large') throw new Error(`${record.uid}'s entry for ${record.channelKey} is a large group's, yet not a member's`);
+  return [record.uid, record.channelKey, entry.version.toString(), entry.timestamp];
+}
+
+/** A group's current member: the entry follows the channel's messages, computed when read (see readPlanned). */
+function followsItsChannel(record: ConversationRecord): boolean {
+  return record.membership === 'member';
 }
 
 function conversationFromRow(row: Row): ConversationRecord {
