@@ -154,7 +154,7 @@ describe('batch applier (real PostgreSQL and Redis)', () => {
 
     const late = await cache.writeBatch(
       // Its index entry would move alice's group out of her index into her large groups, were the write accepted.
-      { conversations: [{ record: stale, text: encodeConversation(stale, lateAt), entry: { kind: 'large' } }], channels: [], messages: [], windows: [], trims: [] },
+      { conversations: [{ record: stale, text: encodeConversation(stale, lateAt), entry: { kind: 'large' } }], entries: [], channels: [], messages: [], windows: [], trims: [] },
       lateAt,
     );
 

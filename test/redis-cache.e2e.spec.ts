@@ -44,7 +44,7 @@ describe('Redis cache: batches across slots, lost data noticed (e2e)', () => {
   async function writeBatch(version: bigint, closed: bigint): Promise<{ complete: boolean; refused: number }> {
     const conversations = users.map((uid) => ({ record: conversationAt(uid, version), entry: entryOf(uid, version) })).map(({ record, entry }) => ({ record, entry, text: encodeConversation(record, version) }));
     const channel = channelAt(version);
-    const written = await cache.writeBatch({ conversations, channels: [{ record: channel, text: encodeChannel(channel, version) }], messages: [], windows: [], trims: [] }, version);
+    const written = await cache.writeBatch({ conversations, entries: [], channels: [{ record: channel, text: encodeChannel(channel, version) }], messages: [], windows: [], trims: [] }, version);
     await cache.publishFrontier([{ partition: 0, closedVersion: closed }]);
     return written;
   }

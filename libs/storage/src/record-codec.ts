@@ -7,6 +7,7 @@ import {
   ProjectionState,
   indexEntryOf,
   keptNewMessages,
+  movedEntriesOnly,
 } from '@cs/domain';
 import { CHANNEL_FIELDS, CONVERSATION_FIELDS, MESSAGE_FIELDS, decodeFields, encodeFields } from './record-fields';
 
@@ -24,12 +25,20 @@ export { CHANNEL_FIELDS, CONVERSATION_FIELDS, MESSAGE_FIELDS, channelFieldPositi
 export interface EncodedChanges {
   /** With each, its place in the user's indexes (see @cs/domain fan-out.ts). */
   conversations: { record: ConversationRecord; text: string; entry: IndexEntry }[];
+  /** Index entries that moved while their conversation's record did not (fan-out to a small group's members). */
+  entries: MovedEntry[];
   channels: { record: ChannelRecord; text: string }[];
   messages: { record: MessageRecord; text: string }[];
   /** PostgreSQL only: what each changed window keeps. */
   windows: { record: MessageWindow; text: string }[];
   /** Windows that let go of messages: every copy below `keepFromSeq` is deleted. */
   trims: { channelKey: string; lane: string | null; keepFromSeq: number }[];
+}
+
+export interface MovedEntry {
+  uid: string;
+  channelKey: string;
+  entry: IndexEntry;
 }
 
 /** `writtenAt`: the batch's highest version. */
@@ -39,6 +48,11 @@ export function encodeChanges(state: ProjectionState, writtenAt: bigint): Encode
       const record = state.conversations.get(key)!;
       const entry = indexEntryOf(record, state.channels.get(record.channelKey), state.smallGroupMaxMembers);
       return { record, text: encodeConversation(record, writtenAt), entry };
+    }),
+    entries: movedEntriesOnly(state).map((key) => {
+      const record = state.conversations.get(key)!;
+      const entry = indexEntryOf(record, state.channels.get(record.channelKey), state.smallGroupMaxMembers);
+      return { uid: record.uid, channelKey: record.channelKey, entry };
     }),
     channels: [...state.changedChannels].map((key) => {
       const record = state.channels.get(key)!;

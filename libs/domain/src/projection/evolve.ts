@@ -39,6 +39,12 @@ export interface ProjectionState {
   newMessages: MessageRecord[];
   changedChannels: Set<string>;
   changedConversations: Set<string>;
+  /**
+   * Conversations whose index entry moved while their record did not (a small
+   * group's message, a group crossing SMALL_GROUP_MAX_MEMBERS): stores rewrite
+   * only the entry. See `movedEntriesOnly`.
+   */
+  movedEntries: Set<string>;
   changedWindows: Set<string>;
   /** Windows that let go of messages: stores delete their copies below the window's lowest kept seq. */
   trimmedWindows: Set<string>;
@@ -72,10 +78,18 @@ export function emptyProjectionState(
     newMessages: [],
     changedChannels: new Set(),
     changedConversations: new Set(),
+    movedEntries: new Set(),
     changedWindows: new Set(),
     trimmedWindows: new Set(),
     recentMessagesKept,
   };
+}
+
+/** Conversations whose entry moved but whose record did not change: a store writes their entry alone. */
+export function movedEntriesOnly(state: ProjectionState): string[] {
+  const moved: string[] = [];
+  for (const key of state.movedEntries) if (!state.changedConversations.has(key)) moved.push(key);
+  return moved;
 }
 
 /** The message copies of this batch still in their windows: the ones to store. */
@@ -314,13 +328,13 @@ function fanOut(state: ProjectionState, channelKey: string): void {
   if (!isLargeGroup(state.channels.get(channelKey), state.smallGroupMaxMembers)) rewriteMemberEntries(state, channelKey);
 }
 
-/** Marks every member's record changed, so the stores rewrite its index entry (see encodeChanges). */
+/** Marks every member's index entry moved, so the stores rewrite it (see encodeChanges); their records stay. */
 function rewriteMemberEntries(state: ProjectionState, channelKey: string): void {
   const members = state.holdsEverything ? membersAmongRecords(state, channelKey) : state.channelMembers.get(channelKey);
   if (members === undefined) throw new Error(`the members of ${channelKey} were not loaded (recordsNeededBy asks for them)`);
   for (const uid of members) {
     const key = conversationKeyOf(uid, channelKey);
-    if (state.conversations.has(key)) state.changedConversations.add(key);
+    if (state.conversations.has(key)) state.movedEntries.add(key);
   }
 }
 

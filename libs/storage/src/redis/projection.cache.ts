@@ -10,6 +10,7 @@ import {
   encodeChannel,
   encodeConversation,
   encodeMessage,
+  MovedEntry,
 } from '../record-codec';
 import {
   APPLY_COMMANDS_SCRIPT,
@@ -71,7 +72,7 @@ export class ProjectionCache implements SyncReadStore {
   async writeBatch(changes: EncodedChanges, writtenAt: bigint): Promise<{ complete: boolean; refused: number }> {
     const script = this.newScript();
     const written = writtenAt.toString();
-    conversationCommands(script, changes.conversations, written);
+    conversationCommands(script, changes.conversations, changes.entries, written);
     for (const channel of changes.channels) channelCommand(script, channel, written);
     messageCommands(script, changes.messages);
     // Each window that let go of messages drops them by score, in the same scripts as the batch's additions.
@@ -185,7 +186,7 @@ export class ProjectionCache implements SyncReadStore {
       const script = this.newScript();
       for (const record of page.channels ?? []) channelCommand(script, { record, text: encodeChannel(record, writtenAt) }, written);
       const conversations = (page.conversations ?? []).map(({ record, entry }) => ({ record, text: encodeConversation(record, writtenAt), entry }));
-      conversationCommands(script, conversations, written);
+      conversationCommands(script, conversations, [], written);
       messageCommands(script, (page.messages ?? []).map((record) => ({ record, text: encodeMessage(record) })));
       if (!script.isEmpty()) await this.runScripted(script);
     }
@@ -518,23 +519,36 @@ const isRecord = (value: string) => value.startsWith('[');
 function conversationCommands(
   script: ScriptedCommands,
   conversations: (Encoded<ConversationRecord> & { entry: IndexEntry })[],
+  entries: MovedEntry[],
   writtenAt: string,
 ): void {
-  for (const [uid, encoded] of groupBy(conversations, (c) => c.record.uid)) {
-    const hash = redisKeys.userConversations(uid);
-    const userKeys = [redisKeys.userByVersion(uid), redisKeys.userByTime(uid), redisKeys.userTimeMembers(uid), redisKeys.userLargeGroups(uid)];
-    let highest = 0n;
-    for (const { record, text, entry } of encoded) {
-      const version = entry.kind === 'indexed' && entry.version > record.version ? entry.version : record.version;
-      if (version > highest) highest = version;
-      const placed =
-        entry.kind === 'large'
-          ? ['', '', '']
-          : [versionScore(entry.version), entry.timestamp === null ? '' : String(entry.timestamp), timeMember(entry.version, record.channelKey)];
-      script.add('ENTRY', hash, [...userKeys, record.channelKey, writtenAt, text, ...placed], userKeys);
-    }
-    script.add('RAISE', hash, [STAMP_FIELD, highest.toString()]);
+  const highest = new Map<string, bigint>();
+  const raise = (uid: string, version: bigint) => {
+    if (version > (highest.get(uid) ?? 0n)) highest.set(uid, version);
+  };
+  for (const { record, text, entry } of conversations) {
+    const { uid, channelKey } = record;
+    raise(uid, entry.kind === 'indexed' && entry.version > record.version ? entry.version : record.version);
+    const userKeys = [...indexKeysOf(uid), redisKeys.userEntryStates(uid)];
+    script.add('ENTRY', redisKeys.userConversations(uid), [...userKeys, channelKey, writtenAt, text, ...placementOf(entry, channelKey)], userKeys);
   }
+  for (const { uid, channelKey, entry } of entries) {
+    if (entry.kind === 'indexed') raise(uid, entry.version);
+    const indexKeys = indexKeysOf(uid);
+    script.add('INDEX', redisKeys.userEntryStates(uid), [...indexKeys, channelKey, writtenAt, ...placementOf(entry, channelKey)], indexKeys);
+  }
+  for (const [uid, version] of highest) script.add('RAISE', redisKeys.userConversations(uid), [STAMP_FIELD, version.toString()]);
+}
+
+/** A user's indexes and large groups, in the order ENTRY and INDEX name them. */
+function indexKeysOf(uid: string): string[] {
+  return [redisKeys.userByVersion(uid), redisKeys.userByTime(uid), redisKeys.userLargeGroups(uid)];
+}
+
+/** Version score ('' = a large group), timestamp ('' = not listed), time member. */
+function placementOf(entry: IndexEntry, channelKey: string): string[] {
+  if (entry.kind === 'large') return ['', '', ''];
+  return [versionScore(entry.version), entry.timestamp === null ? '' : String(entry.timestamp), timeMember(entry.version, channelKey)];
 }
 
 function channelCommand(script: ScriptedCommands, channel: Encoded<ChannelRecord>, writtenAt: string): void {

@@ -18,7 +18,7 @@ export function redisKeyPrefix(): string {
 }
 
 /** Versioned with the layout: data of an older layout gets rebuilt. */
-const LAYOUT = 8;
+const LAYOUT = 9;
 
 /**
  * The Redis key layout, in one place. Ids are hex-encoded inside the hash tag:
@@ -70,10 +70,17 @@ export const redisKeys = {
    * By (timestamp, version), the answer's order, of the conversations a full
    * sync lists: score = timestamp (≤ 2^53), member = version / 1024 as
    * TIME_MEMBER_DIGITS hex digits then the channel key, so equal timestamps
-   * sort by version. userTimeMembers: channel key -> its current member.
+   * sort by version.
    */
   userByTime: (uid: string) => `${keyPrefix}cs:{u:${hex(uid)}}:by-time`,
-  userTimeMembers: (uid: string) => `${keyPrefix}cs:{u:${hex(uid)}}:time-members`,
+  /**
+   * Hash: channel key -> `<writtenAt>` or `<writtenAt> <by-time member>`: the
+   * version of the batch that last wrote the conversation's record or index
+   * entry (a write from an earlier batch, a consumer that stalled past its
+   * PostgreSQL session, is refused), and the entry's current member of
+   * by-time (so a move removes it). One field read and one written per entry.
+   */
+  userEntryStates: (uid: string) => `${keyPrefix}cs:{u:${hex(uid)}}:entry-states`,
   /** Set: channel keys of the large groups the user is a member of. */
   userLargeGroups: (uid: string) => `${keyPrefix}cs:{u:${hex(uid)}}:large-groups`,
   /** String: channel record. READ_STAMP_SCRIPT builds this key in Lua too (single Redis only; ARGV[2] is the prefix). */
@@ -246,15 +253,17 @@ end`;
  * hex, records are JSON text, decimals are digits). Versions are compared as
  * decimal strings (longer is larger), never as doubles. Besides Redis commands:
  * - ['RAISE', key, field, decimal] sets the hash field only to a larger decimal;
- * - ['ENTRY', hash, by-version, by-time, time-members, large-groups, channel
+ * - ['ENTRY', hash, by-version, by-time, large-groups, entry-states, channel
  *   key, writtenAt, record, version score ('' = a large group), timestamp
  *   ('' = not listed), time member] writes one conversation's record and its
- *   index entry together (readers see both or neither), only over a record an
- *   earlier batch wrote (a record's text ends with the writtenAt of the batch
- *   that wrote it, see record-codec); ['SPUT', key, writtenAt, text] does the
- *   same for a string key. A refused write is a batch that stalled past its
- *   PostgreSQL session (its late writes must not win): nothing of it moves,
- *   and it is counted.
+ *   index entry together (readers see both or neither), only over what an
+ *   earlier batch wrote (see redisKeys.userEntryStates); ['INDEX', the same
+ *   but the record] moves the index entry alone (a small group's message to
+ *   its members: their records stay); ['SPUT', key, writtenAt, text] does the
+ *   same for a string key (its text ends with the writtenAt of the batch that
+ *   wrote it, see record-codec). A refused write is a batch that stalled past
+ *   its PostgreSQL session (its late writes must not win): nothing of it
+ *   moves, and it is counted.
  */
 export const APPLY_COMMANDS_SCRIPT = `${DECIMAL_BELOW_LUA}
 local function writtenAt(text)
@@ -272,32 +281,50 @@ while true do
   fields[n] = string.sub(text, position, stop - 1)
   position = stop + 1
 end
+-- Moves a conversation's index entry if the batch may write it (see redisKeys.userEntryStates).
+local function place(byVersion, byTime, large, states, channel, written, score, timestamp, member)
+  local state = redis.call('HGET', states, channel)
+  local old, oldMember = '', nil
+  if state then
+    local space = string.find(state, ' ', 1, true)
+    if space then
+      old, oldMember = string.sub(state, 1, space - 1), string.sub(state, space + 1)
+    else
+      old = state
+    end
+  end
+  if not below(old, written) then
+    refused = refused + 1
+    return false
+  end
+  if oldMember and oldMember ~= member then redis.call('ZREM', byTime, oldMember) end
+  if score == '' then
+    redis.call('ZREM', byVersion, channel)
+    redis.call('SADD', large, channel)
+    redis.call('HSET', states, channel, written)
+  else
+    -- Only an entry new to the index can have been a large group's.
+    if redis.call('ZADD', byVersion, score, channel) == 1 then redis.call('SREM', large, channel) end
+    if timestamp ~= '' then
+      redis.call('ZADD', byTime, timestamp, member)
+      redis.call('HSET', states, channel, written .. ' ' .. member)
+    else
+      redis.call('HSET', states, channel, written)
+    end
+  end
+  return true
+end
 local i = 1
 while i <= n do
   local name, count = fields[i], tonumber(fields[i + 1])
   if name == 'ENTRY' then
-    local hash, byVersion, byTime, timeMembers, large, channel, written, record, score, timestamp, member = unpack(fields, i + 2, i + 12)
-    if below(writtenAt(redis.call('HGET', hash, channel)), written) then
+    local hash, byVersion, byTime, large, states, channel, written, record, score, timestamp, member = unpack(fields, i + 2, i + 12)
+    if place(byVersion, byTime, large, states, channel, written, score, timestamp, member) then
       redis.call('HSET', hash, channel, record)
-      local old = redis.call('HGET', timeMembers, channel)
-      if old then
-        redis.call('ZREM', byTime, old)
-        redis.call('HDEL', timeMembers, channel)
-      end
-      if score == '' then
-        redis.call('ZREM', byVersion, channel)
-        redis.call('SADD', large, channel)
-      else
-        redis.call('ZADD', byVersion, score, channel)
-        redis.call('SREM', large, channel)
-        if timestamp ~= '' then
-          redis.call('ZADD', byTime, timestamp, member)
-          redis.call('HSET', timeMembers, channel, member)
-        end
-      end
-    else
-      refused = refused + 1
     end
+  elseif name == 'INDEX' then
+    local states, byVersion, byTime, large, channel, written, score, timestamp, member = unpack(fields, i + 2, i + 10)
+    place(byVersion, byTime, large, states, channel, written, score, timestamp, member)
   elseif name == 'RAISE' then
     local key, field, value = fields[i + 2], fields[i + 3], fields[i + 4]
     local current = redis.call('HGET', key, field)
