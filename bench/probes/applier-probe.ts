@@ -8,7 +8,7 @@ import { BatchApplier, IncomingRecord } from '@cs/ingest';
 import { ProjectionCache, ProjectionRepository, createPool, createRedis, ensureDatabase, migrate } from '@cs/storage';
 import { TestEnvironment } from '../../test/support/test-environment';
 import { BATCH_RECORDS } from '../lib/floor';
-import { cpuPerEventUs, measureWork } from '../lib/rss';
+import { cpuPerEventUs, cpuSeconds, measureWork } from '../lib/rss';
 import { Traffic, partitionBatches } from '../lib/traffic';
 
 async function main(): Promise<void> {
@@ -20,8 +20,18 @@ async function main(): Promise<void> {
   await ensureDatabase(url);
   await migrate(url);
   const pool = createPool(url);
+  // The probe's own PostgreSQL backends, so other work on a shared server is not counted.
+  const backends = new Set<number>();
+  pool.on('connect', (client) => void client.query('SELECT pg_backend_pid() AS pid').then(({ rows }) => backends.add(rows[0].pid)));
+
   const redis = createRedis(env.redisUrl, { lazyConnect: true });
   await redis.connect();
+  const backendSeconds = () => [...backends].reduce((sum, pid) => sum + (cpuSeconds(pid) ?? 0), 0);
+  const redisSeconds = async () => {
+    const info = await redis.info('cpu');
+    return ['used_cpu_sys', 'used_cpu_user'].reduce((sum, name) => sum + Number(new RegExp(`${name}:([\\d.]+)`).exec(info)![1]), 0);
+  };
+  const [backendsBefore, redisBefore] = [backendSeconds(), await redisSeconds()];
   const applier = new BatchApplier(pool, new ProjectionRepository(pool), new ProjectionCache(redis), 'probe', async () => 0);
   const traffic = new Traffic({ users: 20_000, personPairs: 20_000, groups: 2_000, regularPartitions: 3, seed: 20251125 });
   const offsets = new Map<number, number>();
@@ -45,9 +55,11 @@ async function main(): Promise<void> {
   });
   const events = batches.reduce((n, [, r]) => n + r.length, 0);
   const perEvent = cpuPerEventUs(events, processSeconds, services);
+  const own = (s: number) => Math.round((s * 1e6) / events);
   console.log(
     `${events} events in ${seconds.toFixed(2)} s = ${Math.round(events / seconds)}/s; probe CPU ${processSeconds.toFixed(2)} s = ` +
-      `${perEvent.process} µs/event; PostgreSQL ${perEvent.postgres} µs/event, Redis ${perEvent.redis} µs/event`,
+      `${perEvent.process} µs/event; PostgreSQL ${perEvent.postgres} µs/event, Redis ${perEvent.redis} µs/event (every process of each); ` +
+      `the probe's own backends ${own(backendSeconds() - backendsBefore)} µs/event, this Redis server ${own((await redisSeconds()) - redisBefore)} µs/event`,
   );
   await pool.end();
   redis.disconnect();
