@@ -6,6 +6,7 @@
  */
 import { BatchApplier, IncomingRecord } from '@cs/ingest';
 import { ProjectionCache, ProjectionRepository, createPool, createRedis, ensureDatabase, migrate } from '@cs/storage';
+import Redis from 'ioredis';
 import { TestEnvironment } from '../../test/support/test-environment';
 import { BATCH_RECORDS } from '../lib/floor';
 import { cpuPerEventUs, cpuSeconds, measureWork } from '../lib/rss';
@@ -32,7 +33,8 @@ async function main(): Promise<void> {
     return ['used_cpu_sys', 'used_cpu_user'].reduce((sum, name) => sum + Number(new RegExp(`${name}:([\\d.]+)`).exec(info)![1]), 0);
   };
   const [backendsBefore, redisBefore] = [backendSeconds(), await redisSeconds()];
-  const applier = new BatchApplier(pool, new ProjectionRepository(pool), new ProjectionCache(redis), 'probe', async () => 0);
+  await redis.config('RESETSTAT');
+  const applier = new BatchApplier(pool, new TimedRepository(pool), new TimedCache(redis), 'probe', async () => 0);
   const traffic = new Traffic({ users: 20_000, personPairs: 20_000, groups: 2_000, regularPartitions: 3, seed: 20251125 });
   const offsets = new Map<number, number>();
   const batches = partitionBatches(traffic.regular(messages).records, BATCH_RECORDS).map(([partition, records]) => {
@@ -61,9 +63,48 @@ async function main(): Promise<void> {
       `${perEvent.process} µs/event; PostgreSQL ${perEvent.postgres} µs/event, Redis ${perEvent.redis} µs/event (every process of each); ` +
       `the probe's own backends ${own(backendSeconds() - backendsBefore)} µs/event, this Redis server ${own((await redisSeconds()) - redisBefore)} µs/event`,
   );
+  console.log(`wall ms per batch step, summed: ${JSON.stringify(Object.fromEntries([...stepMs].map(([step, ms]) => [step, Math.round(ms)])))}`);
+  console.log(`Redis commands by CPU: ${await commandStats(redis)}`);
   await pool.end();
   redis.disconnect();
   await env.tearDown();
+}
+
+/** Wall time per batch step: how long each store took, summed over the run. */
+const stepMs = new Map<string, number>();
+async function timed<T>(step: string, work: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  try {
+    return await work();
+  } finally {
+    stepMs.set(step, (stepMs.get(step) ?? 0) + performance.now() - started);
+  }
+}
+
+class TimedRepository extends ProjectionRepository {
+  override loadState(...args: Parameters<ProjectionRepository['loadState']>) {
+    return timed('postgres load', () => super.loadState(...args));
+  }
+  override saveBatch(...args: Parameters<ProjectionRepository['saveBatch']>) {
+    return timed('postgres save', () => super.saveBatch(...args));
+  }
+}
+
+class TimedCache extends ProjectionCache {
+  override writeBatch(...args: Parameters<ProjectionCache['writeBatch']>) {
+    return timed('redis write', () => super.writeBatch(...args));
+  }
+}
+
+/** INFO commandstats, the five costliest: name calls×µs-per-call. */
+async function commandStats(redis: Redis): Promise<string> {
+  const info = await redis.info('commandstats');
+  const stats = [...info.matchAll(/cmdstat_(\w+):calls=(\d+),usec=(\d+)/g)].map(([, name, calls, usec]) => ({ name, calls: Number(calls), usec: Number(usec) }));
+  return stats
+    .sort((a, b) => b.usec - a.usec)
+    .slice(0, 5)
+    .map((s) => `${s.name} ${s.calls}×${(s.usec / s.calls).toFixed(1)} µs`)
+    .join(', ');
 }
 
 void main();
