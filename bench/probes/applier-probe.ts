@@ -6,7 +6,6 @@
  */
 import { BatchApplier, IncomingRecord } from '@cs/ingest';
 import { ProjectionCache, ProjectionRepository, createPool, createRedis, ensureDatabase, migrate } from '@cs/storage';
-import Redis from 'ioredis';
 import { TestEnvironment } from '../../test/support/test-environment';
 import { BATCH_RECORDS } from '../lib/floor';
 import { cpuPerEventUs, cpuSeconds, measureWork } from '../lib/rss';
@@ -97,7 +96,7 @@ class TimedCache extends ProjectionCache {
 }
 
 /** INFO commandstats, the five costliest: name calls×µs-per-call. */
-async function commandStats(redis: Redis): Promise<string> {
+async function commandStats(redis: { info(section: 'commandstats'): Promise<string> }): Promise<string> {
   const info = await redis.info('commandstats');
   const stats = [...info.matchAll(/cmdstat_(\w+):calls=(\d+),usec=(\d+)/g)].map(([, name, calls, usec]) => ({ name, calls: Number(calls), usec: Number(usec) }));
   return stats
