@@ -48,21 +48,40 @@ export class SyncRig {
     await world.waitApplied('consumer applies seed');
     const syncUrl = `${world.api.url}/conversation/sync`;
     const fullBody = JSON.stringify({ uid: FULL_SYNC_USER, msg_count: 1 });
-    const fullAnswer = await post(syncUrl, fullBody);
-    const fullList = parseExactJson(fullAnswer) as { version: bigint | number }[];
-    if (!Array.isArray(fullList) || fullList.length !== settings.fullSyncConversations) {
-      throw new Error(`full sync answered ${Array.isArray(fullList) ? fullList.length : 'no list'} conversations, expected ${settings.fullSyncConversations}`);
+    // Applied is not yet closed: until every partition's closed version passes the seed, answers
+    // report its conversations at W and an incremental sync from there sends them again.
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const fullAnswer = await post(syncUrl, fullBody);
+      const fullList = parseExactJson(fullAnswer) as { version: bigint | number }[];
+      if (!Array.isArray(fullList) || fullList.length !== settings.fullSyncConversations) {
+        throw new Error(`full sync answered ${Array.isArray(fullList) ? fullList.length : 'no list'} conversations, expected ${settings.fullSyncConversations}`);
+      }
+      const highestVersion = fullList.reduce((max, c) => (BigInt(c.version) > max ? BigInt(c.version) : max), 0n);
+      const incrementalBody = `{"uid":${JSON.stringify(FULL_SYNC_USER)},"version":${highestVersion},"msg_count":1}`;
+      const incrementalAnswer = await post(syncUrl, incrementalBody);
+      if (incrementalAnswer.trim() === '[]') return SyncRig.start(world, syncUrl, fullBody, fullAnswer, fullList.length, highestVersion, incrementalBody, incrementalAnswer);
+      if (Date.now() > deadline) throw new Error(`incremental sync with the latest version still answered ${incrementalAnswer.slice(0, 300)} after 30 s`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    const highestVersion = fullList.reduce((max, c) => (BigInt(c.version) > max ? BigInt(c.version) : max), 0n);
-    const incrementalBody = `{"uid":${JSON.stringify(FULL_SYNC_USER)},"version":${highestVersion},"msg_count":1}`;
-    const incrementalAnswer = await post(syncUrl, incrementalBody);
-    if (incrementalAnswer.trim() !== '[]') throw new Error(`incremental sync with the latest version answered ${incrementalAnswer.slice(0, 200)}`);
+  }
+
+  private static async start(
+    world: SharedWorld,
+    syncUrl: string,
+    fullBody: string,
+    fullAnswer: string,
+    conversations: number,
+    highestVersion: bigint,
+    incrementalBody: string,
+    incrementalAnswer: string,
+  ): Promise<SyncRig> {
     const files = { full: join(world.tmpDir, `full-answer-${process.pid}.json`), incremental: join(world.tmpDir, `incremental-answer-${process.pid}.json`) };
     world.files.push(files.full, files.incremental);
     writeFileSync(files.full, fullAnswer);
     writeFileSync(files.incremental, incrementalAnswer);
     const generator = await LoadGenerator.start(world.children);
-    const rig = new SyncRig(world, syncUrl, fullBody, fullAnswer, fullList.length, highestVersion, incrementalBody, incrementalAnswer, generator, files);
+    const rig = new SyncRig(world, syncUrl, fullBody, fullAnswer, conversations, highestVersion, incrementalBody, incrementalAnswer, generator, files);
     world.stoppables.add(rig);
     return rig;
   }
