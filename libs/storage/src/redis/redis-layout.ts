@@ -136,8 +136,17 @@ export function timeMember(version: bigint, channelKey: string): string {
   return (version / 1024n).toString(16).padStart(TIME_MEMBER_DIGITS, '0') + channelKey;
 }
 
-function hex(id: string): string {
-  return Buffer.from(id, 'utf8').toString('hex');
+const ASCII_HEX = Array.from({ length: 128 }, (_, code) => code.toString(16).padStart(2, '0'));
+
+/** The UTF-8 bytes of `id` in hex. Every write names a few keys per record, so ASCII ids skip the Buffer. */
+export function hex(id: string): string {
+  let encoded = '';
+  for (let i = 0; i < id.length; i++) {
+    const code = id.charCodeAt(i);
+    if (code >= 128) return Buffer.from(id, 'utf8').toString('hex');
+    encoded += ASCII_HEX[code];
+  }
+  return encoded;
 }
 
 export function slotOf(key: string): number {
