@@ -87,6 +87,26 @@ describe('group size and the per-user indexes (e2e)', () => {
     expect(await service.sync({ uid: 'x', version: highest.toString() })).toMatchObject([{ channel_id: 'gs:small', unread: 0 }]);
   });
 
+  it('a read, then the group growing past the line: an incremental sync from before the read still gets it', async () => {
+    // v's only conversation, so nothing else in v's index stands for the read's version.
+    await env.produceAndWait(key('gs:cross'), joined('gs:cross', ['v', 'x']));
+    const sent = next();
+    await env.produceAndWait(key('gs:cross'), groupMessage('gs:cross', 'x', sent, at(80)));
+    // A version the client has seen whole: answers report versions at most W, so wait until W has passed the message.
+    const seen = await waitFor('the message closed everywhere', async () => {
+      const [conversation] = await service.sync({ uid: 'v' });
+      return (await service.sync({ uid: 'v', version: conversation.version.toString() })).length === 0 && conversation;
+    });
+    expect(seen.channel_id).toBe('gs:cross');
+    expect(seen.unread).toBeGreaterThan(0);
+    await env.produceAndWait(key('gs:cross'), read('v', 'gs:cross', GROUP));
+    // Only the joiners' records change: v's entry moves to v's large groups without a new version of its own.
+    await env.produceAndWait(key('gs:cross'), joined('gs:cross', ['y', 'z']));
+    expect(await largeGroupsOf('v')).toEqual([key('gs:cross')]);
+    const changed = await service.sync({ uid: 'v', version: seen.version.toString() });
+    expect(changed).toMatchObject([{ channel_id: 'gs:cross', unread: 0, readed_to_msg_seq: sent }]);
+  });
+
   it('PostgreSQL answers pages and incremental syncs as Redis does, and a rebuild restores the indexes', async () => {
     const fromRedis = await expectIndexedReadsAgree('u');
     const largeBefore = await largeGroupsOf('u');

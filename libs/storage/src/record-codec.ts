@@ -36,8 +36,7 @@ export interface EncodedChanges {
 }
 
 export interface MovedEntry {
-  uid: string;
-  channelKey: string;
+  record: ConversationRecord;
   entry: IndexEntry;
 }
 
@@ -52,7 +51,7 @@ export function encodeChanges(state: ProjectionState, writtenAt: bigint): Encode
     entries: movedEntriesOnly(state).map((key) => {
       const record = state.conversations.get(key)!;
       const entry = indexEntryOf(record, state.channels.get(record.channelKey), state.smallGroupMaxMembers);
-      return { uid: record.uid, channelKey: record.channelKey, entry };
+      return { record, entry };
     }),
     channels: [...state.changedChannels].map((key) => {
       const record = state.channels.get(key)!;

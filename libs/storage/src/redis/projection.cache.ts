@@ -58,7 +58,7 @@ export class ProjectionCache implements SyncReadStore {
   constructor(private readonly redis: RedisClient) {
     this.cluster = isCluster(redis);
     // EVALSHA once the script is known on the connection (ioredis sends EVAL first on each new one).
-    if (!('csReadStamp' in redis)) redis.defineCommand('csReadStamp', { numberOfKeys: 4, lua: READ_STAMP_SCRIPT });
+    if (!('csReadStamp' in redis)) redis.defineCommand('csReadStamp', { numberOfKeys: 5, lua: READ_STAMP_SCRIPT });
     if (!('csReadIndex' in redis)) redis.defineCommand('csReadIndex', { numberOfKeys: 5, lua: READ_INDEX_SCRIPT });
     if (!('csPublishFrontier' in redis)) redis.defineCommand('csPublishFrontier', { numberOfKeys: 1, lua: PUBLISH_FRONTIER_SCRIPT });
   }
@@ -219,7 +219,7 @@ export class ProjectionCache implements SyncReadStore {
         reads.forEach(({ resolve, reject }, i) => {
           const [error, reply] = results?.[i] ?? [new Error('Redis pipeline failed'), null];
           if (error) reject(error);
-          else resolve(reply === null ? null : { stamp: BigInt(reply[0]), frontier: this.noteFrontier(BigInt(reply[1]))! });
+          else resolve(reply === null ? null : { stamp: higherOf(BigInt(reply[0]), versionOfScore(reply[2])), frontier: this.noteFrontier(BigInt(reply[1]))! });
         }),
       (error) => reads.forEach(({ reject }) => reject(error)),
     );
@@ -230,13 +230,20 @@ export class ProjectionCache implements SyncReadStore {
     const frontier = await this.readWholeFrontier();
     if (frontier === null) return null;
     const hash = redisKeys.userConversations(uid);
-    const user = await this.redis.pipeline().hget(hash, STAMP_FIELD).smembers(redisKeys.userLargeGroups(uid)).exists(userSlotMarker(uid)).exec();
+    const user = await this.redis
+      .pipeline()
+      .hget(hash, STAMP_FIELD)
+      .smembers(redisKeys.userLargeGroups(uid))
+      .exists(userSlotMarker(uid))
+      .zrevrange(redisKeys.userByVersion(uid), 0, 0, 'WITHSCORES')
+      .exec();
     if (!user || user.some(([error]) => error)) return null;
-    const [[, stampText], [, large], [, complete]] = user as [unknown, unknown][];
+    const [[, stampText], [, large], [, complete], [, top]] = user as [unknown, unknown][];
     if (complete !== 1) return null;
     const channels = await this.readChannels(large as string[]);
     if (channels === null) return null;
-    let stamp = typeof stampText === 'string' ? BigInt(stampText) : 0n;
+    const [, topScore] = top as string[];
+    let stamp = higherOf(typeof stampText === 'string' ? BigInt(stampText) : 0n, topScore === undefined ? 0n : versionOfScore(topScore));
     for (const channel of channels.values()) if (channel.broadcastVersion > stamp) stamp = channel.broadcastVersion;
     return { stamp, frontier };
   }
@@ -494,7 +501,7 @@ interface IndexRead {
 /** The pipeline with READ_STAMP_SCRIPT defined as a command. */
 interface StampPipeline {
   csReadStamp(...keysThenArgs: string[]): void;
-  exec(): Promise<[Error | null, [string, string] | null][] | null>;
+  exec(): Promise<[Error | null, [string, string, string] | null][] | null>;
 }
 
 /** The complete marker of the slot the user's keys are in. */
@@ -503,18 +510,26 @@ function userSlotMarker(uid: string): string {
 }
 
 function stampKeys(uid: string): string[] {
-  return [redisKeys.frontier, redisKeys.complete, redisKeys.userConversations(uid), redisKeys.userLargeGroups(uid)];
+  return [redisKeys.frontier, redisKeys.complete, redisKeys.userConversations(uid), redisKeys.userLargeGroups(uid), redisKeys.userByVersion(uid)];
 }
+
+/** The version a by-version score stands for (score = version / 1024, an integer below 2^53 in any notation Redis prints). */
+function versionOfScore(score: string): bigint {
+  return BigInt(Number(score)) * 1024n;
+}
+
+const higherOf = (a: bigint, b: bigint) => (a > b ? a : b);
 
 /** The user hash holds records (JSON arrays) and the stamp (a decimal). */
 const isRecord = (value: string) => value.startsWith('[');
 
 /**
  * Per conversation, its record and index entry in one ENTRY command (only
- * over an earlier batch's record); per user, the stamp raised to the highest
- * version among their entries (a group crossing SMALL_GROUP_MAX_MEMBERS moves
- * entries without new versions, and batches of different partitions commit
- * in any order, so the stamp is raised, never simply replaced).
+ * over an earlier batch's record), per moved entry an INDEX command; per
+ * user, the stamp field raised to the highest version among their records
+ * whose entry is a large group's — the other entries' versions are in
+ * by-version, whose top READ_STAMP_SCRIPT reads (batches of different
+ * partitions commit in any order, so the field is raised, never replaced).
  */
 function conversationCommands(
   script: ScriptedCommands,
@@ -528,12 +543,14 @@ function conversationCommands(
   };
   for (const { record, text, entry } of conversations) {
     const { uid, channelKey } = record;
-    raise(uid, entry.kind === 'indexed' && entry.version > record.version ? entry.version : record.version);
+    if (entry.kind === 'large') raise(uid, record.version);
     const userKeys = [...indexKeysOf(uid), redisKeys.userEntryStates(uid)];
     script.add('ENTRY', redisKeys.userConversations(uid), [...userKeys, channelKey, writtenAt, text, ...placementOf(entry, channelKey)], userKeys);
   }
-  for (const { uid, channelKey, entry } of entries) {
-    if (entry.kind === 'indexed') raise(uid, entry.version);
+  for (const { record, entry } of entries) {
+    const { uid, channelKey } = record;
+    // Leaving by-version (a group crossing SMALL_GROUP_MAX_MEMBERS) must not lower the stamp below the record's version.
+    if (entry.kind === 'large') raise(uid, record.version);
     const indexKeys = indexKeysOf(uid);
     script.add('INDEX', redisKeys.userEntryStates(uid), [...indexKeys, channelKey, writtenAt, ...placementOf(entry, channelKey)], indexKeys);
   }

@@ -54,8 +54,10 @@ export const redisKeys = {
   },
   /**
    * Hash: channel key -> conversation record, plus the field STAMP_FIELD: the
-   * highest version among the user's records (decimal). Channel keys are JSON
-   * arrays, so they never equal it.
+   * highest version (decimal) among the user's records whose entry is a large
+   * group's (by-version holds the other entries' versions; READ_STAMP_SCRIPT
+   * takes the highest of both). Channel keys are JSON arrays, so they never
+   * equal it.
    */
   userConversations: (uid: string) => `${keyPrefix}cs:{u:${hex(uid)}}:conversations`,
   /**
@@ -388,13 +390,15 @@ end`;
 export const FIELD_SEPARATOR = '\0';
 
 /**
- * A user's stamp in one round trip: the highest version among their index
- * entries (the hash's STAMP_FIELD) and their large groups' broadcast versions,
- * with W (the frontier, read first); false when Redis is not complete or W is
+ * A user's stamp in one round trip: {the highest of the hash's STAMP_FIELD
+ * and their large groups' broadcast versions, W (the frontier, read first),
+ * the top score of their by-version index (version / 1024, '0' if empty; the
+ * caller takes the higher)}; false when Redis is not complete or W is
  * unknown. KEYS: frontier, complete marker, the user's conversations hash,
- * the user's large groups; ARGV[1]: the stamp field, ARGV[2]: the key prefix.
- * Single Redis only: it builds channel keys (of other slots) itself. Versions
- * are compared as decimal strings.
+ * the user's large groups, their by-version index; ARGV[1]: the stamp field,
+ * ARGV[2]: the key prefix. Single Redis only: it builds channel keys (of
+ * other slots) itself. Versions are compared as decimal strings; the score,
+ * below 2^53, is exact as a double and printed as an integer.
  */
 export const READ_STAMP_SCRIPT = `${DECIMAL_BELOW_LUA}${FRONTIER_LUA}
 local w = frontier()
@@ -408,7 +412,8 @@ for _, channelKey in ipairs(redis.call('SMEMBERS', KEYS[4])) do
     if below(stamp, version) then stamp = version end
   end
 end
-return {stamp, w}`;
+local top = redis.call('ZREVRANGE', KEYS[5], 0, 0, 'WITHSCORES')
+return {stamp, w, top[2] and string.format('%.0f', tonumber(top[2])) or '0'}`;
 
 /**
  * The index part of a sync's read (see @cs/domain SyncReadPlan) and the
