@@ -41,7 +41,12 @@ describe('operability (e2e)', () => {
     await env.waitUntilApplied();
     await service.post('/conversation/sync', { uid: 'op-a' }, token);
 
-    const consumerMetrics = await (await fetch(`${service.consumer.url}/metrics`)).text();
+    // The consumer counts a batch once its apply returns, just after the batch became visible: poll for it.
+    const consumerMetrics = await waitFor('the consumer to count the batch', async () => {
+      const text = await (await fetch(`${service.consumer.url}/metrics`)).text();
+      const counted = /conversation_sync_events_total\{[^}]*type="message"[^}]*\} 7\b/.test(text) && /conversation_sync_dead_letters_total\{app="consumer"\} 1\b/.test(text);
+      return counted && text;
+    });
     for (const name of [
       'conversation_sync_events_applied_total',
       'conversation_sync_dead_letters_total',
