@@ -1,3 +1,4 @@
+import { TUNING } from '@cs/config';
 import { createKeyedProducer } from '@cs/kafka';
 import { Admin, Kafka, Producer, Transaction } from 'kafkajs';
 import { DeadLetter } from './batch-applier';
@@ -86,9 +87,26 @@ export class DeadLetterPublisher {
         },
       })),
     });
-    const next = (BigInt(fresh[fresh.length - 1].record.offset) + 1n).toString();
-    await transaction.sendOffsets({ consumerGroupId: this.trackingGroup, topics: [{ topic: sourceTopic, partitions: [{ partition, offset: next }] }] });
+    const next = BigInt(fresh[fresh.length - 1].record.offset) + 1n;
+    await transaction.sendOffsets({ consumerGroupId: this.trackingGroup, topics: [{ topic: sourceTopic, partitions: [{ partition, offset: next.toString() }] }] });
     await transaction.commit();
+    await this.untilSentBelowShows(sourceTopic, partition, next);
+  }
+
+  /**
+   * Kafka acknowledges a commit before it writes the transaction's markers,
+   * and until then the tracking offset still reads as before: the next check
+   * for letters sent (the partition's next batch, or this one's retry after a
+   * failed PostgreSQL commit) would send them again. So the send ends only
+   * once the offset shows; given up on, it fails, which retires the producer,
+   * and the next one's registration waits for the transaction to complete.
+   */
+  private async untilSentBelowShows(topic: string, partition: number, next: bigint): Promise<void> {
+    const deadline = Date.now() + TUNING.ingest.deadLetterOffsetVisibleMs;
+    while ((await this.sentBelow(topic, partition)) < next) {
+      if (Date.now() > deadline) throw new Error(`the dead letters' tracking offset ${next} of ${topic}[${partition}] did not show within ${TUNING.ingest.deadLetterOffsetVisibleMs} ms of its commit`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
   }
 
   /**

@@ -6,13 +6,23 @@ import { DeadLetterPublisher } from './dead-letter.publisher';
  * fault suite). kafkajs stands in here because a broker cannot be made to fail mid-transaction on cue.
  */
 describe('DeadLetterPublisher after a failed transaction', () => {
-  function fakeKafka(failFirstSend: boolean) {
+  /** `hiddenChecks`: how many offset checks after a commit still see the offset before it (Kafka writes a transaction's markers after acknowledging its commit). */
+  function fakeKafka(failFirstSend: boolean, hiddenChecks = 0) {
     const producers: { config: ProducerConfig; disconnected: boolean; sends: number }[] = [];
     let sends = 0;
+    const [visible, committed] = [new Map<number, string>(), new Map<number, string>()];
+    let [hidden, offsetChecks] = [0, 0];
+    const fetchOffsets = async () => {
+      offsetChecks++;
+      if (hidden > 0) hidden--;
+      else for (const [partition, offset] of committed) visible.set(partition, offset);
+      return [{ topic: 'events', partitions: [...visible].map(([partition, offset]) => ({ partition, offset })) }];
+    };
     const kafka = {
-      admin: () => ({ connect: async () => undefined, disconnect: async () => undefined, fetchOffsets: async () => [] }),
+      admin: () => ({ connect: async () => undefined, disconnect: async () => undefined, fetchOffsets }),
       producer: (config: ProducerConfig) => {
         const record = { config, disconnected: false, sends: 0 };
+        let pending: { partition: number; offset: string } | undefined;
         producers.push(record);
         return {
           connect: async () => undefined,
@@ -22,14 +32,17 @@ describe('DeadLetterPublisher after a failed transaction', () => {
               record.sends++;
               if (failFirstSend && sends++ === 0) throw new Error('retries exhausted');
             },
-            sendOffsets: async () => undefined,
-            commit: async () => undefined,
-            abort: async () => Promise.reject(new Error('coordinator unreachable')),
+            sendOffsets: async ({ topics }: { topics: { partitions: { partition: number; offset: string }[] }[] }) => void (pending = topics[0].partitions[0]),
+            commit: async () => {
+              if (pending) committed.set(pending.partition, pending.offset);
+              hidden = hiddenChecks;
+            },
+            abort: async () => (failFirstSend ? Promise.reject(new Error('coordinator unreachable')) : undefined),
           }),
         };
       },
     } as unknown as Kafka;
-    return { kafka, producers };
+    return { kafka, producers, offsetChecks: () => offsetChecks };
   }
 
   const letter = { record: { offset: '5', key: null, value: Buffer.from('x') }, reason: 'value: not valid JSON' };
@@ -60,6 +73,17 @@ describe('DeadLetterPublisher after a failed transaction', () => {
     await publisher.publish('events', 0, [letter]);
     await publisher.publish('events', 0, [{ ...letter, record: { ...letter.record, offset: '6' } }]);
     expect(producers).toHaveLength(1);
+  });
+
+  it('ends a send only once Kafka shows its letters as sent, so the next check does not send them again', async () => {
+    const fake = fakeKafka(false, 3);
+    const publisher = new DeadLetterPublisher(fake.kafka, 'dlq', 'group');
+    await publisher.connect();
+    expect(await publisher.publish('events', 0, [letter])).toBe(1);
+    // One check before the send, three that still saw the old offset, one that saw the new.
+    expect(fake.offsetChecks()).toBe(5);
+    expect(await publisher.publish('events', 0, [letter])).toBe(0);
+    expect(fake.producers.map(({ sends }) => sends)).toEqual([1]);
   });
 
   it('gives each source partition a transactional id of its own, the same in every instance, so a new owner fences a stalled one', async () => {
