@@ -58,8 +58,6 @@ export const TUNING = {
     maxBatchRetryDelayMs: 5_000,
     /** How often the consumer checks whether Redis lost its data (and rebuilds it from PostgreSQL). */
     cacheRepairIntervalMs: 2_000,
-    /** How long a dead-letter send waits, after its commit, for Kafka to show the letters as sent (see DeadLetterPublisher). */
-    deadLetterOffsetVisibleMs: 10_000,
   },
 
   /** Rendered sync answers kept per API instance, served as bytes while the user's stamp holds. Setting: ANSWER_CACHE_BYTES. */

@@ -1,7 +1,9 @@
-import { TUNING } from '@cs/config';
 import { createKeyedProducer } from '@cs/kafka';
 import { Admin, Kafka, Producer, Transaction } from 'kafkajs';
 import { DeadLetter } from './batch-applier';
+
+/** How long a send waits, after its commit, for Kafka to show its letters as sent (see untilSentBelowShows). */
+const OFFSET_VISIBLE_WITHIN_MS = 10_000;
 
 /**
  * Sends invalid records to the dead-letter topic unchanged, with headers saying
@@ -102,9 +104,9 @@ export class DeadLetterPublisher {
    * and the next one's registration waits for the transaction to complete.
    */
   private async untilSentBelowShows(topic: string, partition: number, next: bigint): Promise<void> {
-    const deadline = Date.now() + TUNING.ingest.deadLetterOffsetVisibleMs;
+    const deadline = Date.now() + OFFSET_VISIBLE_WITHIN_MS;
     while ((await this.sentBelow(topic, partition)) < next) {
-      if (Date.now() > deadline) throw new Error(`the dead letters' tracking offset ${next} of ${topic}[${partition}] did not show within ${TUNING.ingest.deadLetterOffsetVisibleMs} ms of its commit`);
+      if (Date.now() > deadline) throw new Error(`the dead letters' tracking offset ${next} of ${topic}[${partition}] did not show within ${OFFSET_VISIBLE_WITHIN_MS} ms of its commit`);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }
