@@ -40,19 +40,20 @@ export interface MovedEntry {
   entry: IndexEntry;
 }
 
+/** A conversation of the state with its place in its user's indexes. */
+function movedEntryOf(state: ProjectionState, key: string): MovedEntry {
+  const record = state.conversations.get(key)!;
+  return { record, entry: indexEntryOf(record, state.channels.get(record.channelKey), state.smallGroupMaxMembers) };
+}
+
 /** `writtenAt`: the batch's highest version. */
 export function encodeChanges(state: ProjectionState, writtenAt: bigint): EncodedChanges {
   return {
     conversations: [...state.changedConversations].map((key) => {
-      const record = state.conversations.get(key)!;
-      const entry = indexEntryOf(record, state.channels.get(record.channelKey), state.smallGroupMaxMembers);
+      const { record, entry } = movedEntryOf(state, key);
       return { record, text: encodeConversation(record, writtenAt), entry };
     }),
-    entries: movedEntriesOnly(state).map((key) => {
-      const record = state.conversations.get(key)!;
-      const entry = indexEntryOf(record, state.channels.get(record.channelKey), state.smallGroupMaxMembers);
-      return { record, entry };
-    }),
+    entries: movedEntriesOnly(state).map((key) => movedEntryOf(state, key)),
     channels: [...state.changedChannels].map((key) => {
       const record = state.channels.get(key)!;
       return { record, text: encodeChannel(record, writtenAt) };
