@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { channelKeyOf } from '../../libs/domain/src/channel-keys';
 import { parseExactJson } from '../../test/support/json';
+import { waitFor } from '../../test/support/wait-for';
 import { freePort } from '../../test/support/test-environment';
 import { Settings } from '../settings';
 import { SharedWorld } from '../world';
@@ -50,32 +51,25 @@ export class SyncRig {
     const fullBody = JSON.stringify({ uid: FULL_SYNC_USER, msg_count: 1 });
     // Applied is not yet closed: until every partition's closed version passes the seed, answers
     // report its conversations at W and an incremental sync from there sends them again.
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const fullAnswer = await post(syncUrl, fullBody);
-      const fullList = parseExactJson(fullAnswer) as { version: bigint | number }[];
-      if (!Array.isArray(fullList) || fullList.length !== settings.fullSyncConversations) {
-        throw new Error(`full sync answered ${Array.isArray(fullList) ? fullList.length : 'no list'} conversations, expected ${settings.fullSyncConversations}`);
-      }
-      const highestVersion = fullList.reduce((max, c) => (BigInt(c.version) > max ? BigInt(c.version) : max), 0n);
-      const incrementalBody = `{"uid":${JSON.stringify(FULL_SYNC_USER)},"version":${highestVersion},"msg_count":1}`;
-      const incrementalAnswer = await post(syncUrl, incrementalBody);
-      if (incrementalAnswer.trim() === '[]') return SyncRig.start(world, syncUrl, fullBody, fullAnswer, fullList.length, highestVersion, incrementalBody, incrementalAnswer);
-      if (Date.now() > deadline) throw new Error(`incremental sync with the latest version still answered ${incrementalAnswer.slice(0, 300)} after 30 s`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-
-  private static async start(
-    world: SharedWorld,
-    syncUrl: string,
-    fullBody: string,
-    fullAnswer: string,
-    conversations: number,
-    highestVersion: bigint,
-    incrementalBody: string,
-    incrementalAnswer: string,
-  ): Promise<SyncRig> {
+    let lastIncremental = '';
+    const { fullAnswer, conversations, highestVersion, incrementalBody, incrementalAnswer } = await waitFor(
+      'an incremental sync with the latest version of the full answer to answer []',
+      async () => {
+        const full = await post(syncUrl, fullBody);
+        const list = parseExactJson(full) as { version: bigint | number }[];
+        if (!Array.isArray(list) || list.length !== settings.fullSyncConversations) {
+          throw new Error(`full sync answered ${Array.isArray(list) ? list.length : 'no list'} conversations, expected ${settings.fullSyncConversations}`);
+        }
+        const highest = list.reduce((max, c) => (BigInt(c.version) > max ? BigInt(c.version) : max), 0n);
+        const body = `{"uid":${JSON.stringify(FULL_SYNC_USER)},"version":${highest},"msg_count":1}`;
+        lastIncremental = await post(syncUrl, body);
+        const closed = lastIncremental.trim() === '[]';
+        return closed && { fullAnswer: full, conversations: list.length, highestVersion: highest, incrementalBody: body, incrementalAnswer: lastIncremental };
+      },
+      30_000,
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}; it last answered ${lastIncremental.slice(0, 300)}`);
+    });
     const files = { full: join(world.tmpDir, `full-answer-${process.pid}.json`), incremental: join(world.tmpDir, `incremental-answer-${process.pid}.json`) };
     world.files.push(files.full, files.incremental);
     writeFileSync(files.full, fullAnswer);
