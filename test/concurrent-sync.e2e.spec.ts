@@ -237,7 +237,8 @@ function comparable(conversations: any[]) {
       channel_type,
       unread,
       last_msg_seq,
-      version,
+      // As text: jest's workers cannot send a BigInt, so a mismatch would be reported without its diff.
+      version: String(version),
       readed_to_msg_seq,
       timestamp,
       last_client_msg_no,
