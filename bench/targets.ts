@@ -193,6 +193,23 @@ export const TARGETS: Target[] = [
     baseline: (r) => r.oneConsumer.coresBusy,
   }),
   target({
+    id: 'scale_out_machine_cores_busy',
+    phase: 'scaleOut',
+    figure: (r) => `scale-out: cores busy, whole machine (/proc/stat, of ${r.cores}), 2 × 4 vs 1 × 1`,
+    unit: '',
+    measured: (r) => r.twoConsumers.machineCoresBusy,
+    baseline: (r) => r.oneConsumer.machineCoresBusy,
+  }),
+  target({
+    id: 'scale_out_cpu_bound_rate',
+    phase: 'scaleOut',
+    figure: (r) => `scale-out: events/s the ${r.cores} cores allow at each run's CPU per event (proxies included), 2 × 4 vs 1 × 1; ratio: 2 × 4's rate / its ceiling`,
+    unit: '/s',
+    measured: (r) => r.twoConsumers.cpuBoundRate,
+    baseline: (r) => r.oneConsumer.cpuBoundRate,
+    ratio: (r) => Math.round((r.twoConsumers.rate / r.twoConsumers.cpuBoundRate) * 100) / 100,
+  }),
+  target({
     id: 'scale_out_cpu_us_per_event',
     phase: 'scaleOut',
     figure: 'scale-out: CPU per event, all processes (µs), 2 × 4 vs 1 × 1',

@@ -92,6 +92,30 @@ export function cpuSeconds(pid: number, withReapedChildren = false): number | nu
 
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 
+/** The whole machine's CPU time so far (/proc/stat's first line, in ticks): busy (all but idle and iowait) and in all. */
+export interface MachineCpu {
+  busy: number;
+  total: number;
+}
+
+export function machineCpu(): MachineCpu {
+  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/);
+  // user nice system idle iowait irq softirq steal (guest time is already in user)
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = ticks.map(Number);
+  return { busy: user + nice + system + irq + softirq + steal, total: user + nice + system + idle + iowait + irq + softirq + steal };
+}
+
+/**
+ * Cores the whole machine kept busy since `before`: every process (the proxies,
+ * the bench, the kernel's network work included), so it shows whether the cores
+ * themselves were the limit. Steal counts as busy: those cycles were not ours to use.
+ */
+export function machineCoresBusySince(before: MachineCpu, cores: number): number {
+  const now = machineCpu();
+  const total = now.total - before.total;
+  return total > 0 ? round(((now.busy - before.busy) / total) * cores, 2) : 0;
+}
+
 export interface ServicesCpu {
   postgres: number;
   redis: number;

@@ -8,7 +8,7 @@ import { CURSOR_LAG_METRIC, MetricSampler, Percentiles } from '../lib/consumer-m
 import { round } from '../lib/figures';
 import { Checkpoints, measureDrain, produceAll, whenGroupStable } from '../lib/kafka-tools';
 import { log } from '../lib/progress';
-import { CpuPerEvent, cpuPerEventUs, cpuSeconds } from '../lib/rss';
+import { CpuPerEvent, cpuPerEventUs, cpuSeconds, machineCoresBusySince, machineCpu } from '../lib/rss';
 import { OutRecord, Traffic, TrafficCounts } from '../lib/traffic';
 import { Settings } from '../settings';
 import { isRunning } from '../world';
@@ -34,6 +34,10 @@ export interface ScaleOutRun {
   cpuSeconds: { consumers: number; postgres: number; redis: number; kafka: number; proxies: number };
   /** (consumers + PostgreSQL + Redis + broker) CPU seconds per second: what the machine's cores allow */
   coresBusy: number;
+  /** the whole machine's busy cores over the drain (/proc/stat: the proxies, the bench and the kernel too), of `cores` */
+  machineCoresBusy: number;
+  /** events/s the machine's cores allow at this run's CPU per event (all processes and the proxies): the ceiling where the cores are the limit */
+  cpuBoundRate: number;
   /** µs per event: `process` is the consumers together; total leaves out the proxies (the bench's stand-in for a network) */
   cpuPerEventUs: CpuPerEvent;
   proxyCpuPerEventUs: number;
@@ -81,7 +85,7 @@ async function runScaleOut(settings: Settings): Promise<ScaleOutResult> {
     log(`    a round trip through the proxy costs +${measuredAddedRoundTripMs} ms`);
     const [oneConsumer, twoConsumers] = [await scaleOutRun(records, RUNS[0], proxies), await scaleOutRun(records, RUNS[1], proxies)];
     const ratio = round(twoConsumers.rate / oneConsumer.rate, 3);
-    log(`    1 × 1 in flight ${oneConsumer.rate}/s, 2 × 4 in flight ${twoConsumers.rate}/s (${ratio}×); cores busy ${oneConsumer.coresBusy} → ${twoConsumers.coresBusy}`);
+    log(`    1 × 1 in flight ${oneConsumer.rate}/s, 2 × 4 in flight ${twoConsumers.rate}/s (${ratio}×); cores busy ${oneConsumer.coresBusy} → ${twoConsumers.coresBusy} (whole machine ${oneConsumer.machineCoresBusy} → ${twoConsumers.machineCoresBusy}); the cores allow ${oneConsumer.cpuBoundRate}/s → ${twoConsumers.cpuBoundRate}/s at each run's CPU per event`);
     return {
       partitions: PARTITIONS,
       roundTripDelayMs: 2 * ONE_WAY_DELAY_MS,
@@ -130,6 +134,7 @@ async function scaleOutRun(records: OutRecord[], run: (typeof RUNS)[number], pro
     await whenGroupStable(admin, env.groupId, 60_000, 20, run.consumers).finally(() => admin.disconnect());
     const frozen = await writeWhileFrozen(env, consumers, records, label);
     const cpuAtStart = cpuOf(consumers, proxies);
+    const machineAtStart = machineCpu();
     const lag = new MetricSampler(consumers.map((c) => c.url), CURSOR_LAG_METRIC);
     lag.start();
     const drain = await measureDrain({
@@ -142,11 +147,14 @@ async function scaleOutRun(records: OutRecord[], run: (typeof RUNS)[number], pro
       },
       started: Promise.resolve(frozen.resumedAt),
     });
+    const machineCoresBusy = machineCoresBusySince(machineAtStart, availableParallelism());
     const cursorLagSeconds = lag.stop();
     const cpuAtEnd = cpuOf(consumers, proxies);
     const services = drain.servicesCpu ?? { postgres: 0, redis: 0, kafka: 0 };
     const consumersCpu = cpuAtEnd.consumers - cpuAtStart.consumers;
     const proxiesCpu = cpuAtEnd.proxies - cpuAtStart.proxies;
+    const cpuPerEvent = cpuPerEventUs(drain.records, consumersCpu, services);
+    const proxyCpuPerEventUs = Math.round((proxiesCpu * 1e6) / drain.records);
     return {
       ...run,
       records: drain.records,
@@ -154,8 +162,10 @@ async function scaleOutRun(records: OutRecord[], run: (typeof RUNS)[number], pro
       rate: round(drain.rate, 0),
       cpuSeconds: { consumers: round(consumersCpu, 2), postgres: round(services.postgres, 2), redis: round(services.redis, 2), kafka: round(services.kafka, 2), proxies: round(proxiesCpu, 2) },
       coresBusy: round((consumersCpu + services.postgres + services.redis + services.kafka) / drain.seconds, 2),
-      cpuPerEventUs: cpuPerEventUs(drain.records, consumersCpu, services),
-      proxyCpuPerEventUs: Math.round((proxiesCpu * 1e6) / drain.records),
+      machineCoresBusy,
+      cpuBoundRate: Math.round((availableParallelism() * 1e6) / (cpuPerEvent.total + proxyCpuPerEventUs)),
+      cpuPerEventUs: cpuPerEvent,
+      proxyCpuPerEventUs,
       cursorLagSeconds,
       consumerFrozenSeconds: frozen.seconds,
     };
