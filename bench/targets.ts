@@ -88,6 +88,7 @@ export const TARGETS: Target[] = [
       noErrors((r) => r.api),
     ],
   }),
+  ...nestFloorTargets('fullSync', 'full sync'),
   target({
     id: 'full_sync_p99_ms',
     phase: 'fullSync',
@@ -131,6 +132,7 @@ export const TARGETS: Target[] = [
     baseline: (r) => r.bareFastify.rps,
     ratio: (r) => r.ratio,
   }),
+  ...nestFloorTargets('incrementalSync', 'incremental sync'),
   target({
     id: 'big_group_ingest_ratio',
     phase: 'bigGroup',
@@ -288,6 +290,35 @@ function storageTarget(id: string, name: string, field: 'redisKeysMemory' | 'pos
 }
 
 /** The large account's latency against the small one's, in the same run. */
+/**
+ * The Nest floor (the API's own app over a stub service, the same bytes): against
+ * bare Fastify, what the framework leaves of the bare rate; the API against it,
+ * what the sync's own work (stamp read, answer cache) costs.
+ */
+function nestFloorTargets(phase: 'fullSync' | 'incrementalSync', kind: string): Target[] {
+  const id = `${phase === 'fullSync' ? 'full' : 'incremental'}_sync_nest_floor`;
+  return [
+    target({
+      id: `${id}_rps`,
+      phase,
+      figure: `${kind}: the API's Nest app over a stub service (req/s) vs bare Fastify`,
+      unit: '/s',
+      measured: (r) => r.nestFloor.rps,
+      baseline: (r) => r.bareFastify.rps,
+      ratio: (r) => Math.round((r.nestFloor.rps / r.bareFastify.rps) * 1000) / 1000,
+    }),
+    target({
+      id: `${id}_api_ratio`,
+      phase,
+      figure: `${kind}: the API (req/s) vs its Nest app over a stub service`,
+      unit: '/s',
+      measured: (r) => r.api.rps,
+      baseline: (r) => r.nestFloor.rps,
+      ratio: (r) => r.ratioToNestFloor,
+    }),
+  ];
+}
+
 function largeAccountTarget(kind: 'page1' | 'incremental', p: 'p50' | 'p99'): Target {
   const ratio = (r: LargeAccountResult) => (r[kind].small[p] > 0 ? round3(r[kind].large[p] / r[kind].small[p]) : null);
   return target({

@@ -18,6 +18,8 @@ const compilerOptions = {
   target: ts.ScriptTarget.ES2022,
   esModuleInterop: true,
   experimentalDecorators: true,
+  // Nest resolves constructor parameters from it (bench/children/nest-floor-server.ts builds the API's app from source).
+  emitDecoratorMetadata: true,
   inlineSourceMap: true,
   inlineSources: false,
 };

@@ -7,6 +7,7 @@
  * argv: brokers topic groupId
  */
 import { Kafka, logLevel } from 'kafkajs';
+import { exitOnStop, runChild } from './child-lifetime';
 
 async function main(): Promise<void> {
   const [brokers, topic, groupId] = process.argv.slice(2);
@@ -26,15 +27,7 @@ async function main(): Promise<void> {
       process.send?.({ count, parsedTypes });
     },
   });
-  const stop = () => {
-    consumer.disconnect().finally(() => process.exit(0));
-    setTimeout(() => process.exit(0), 5_000).unref();
-  };
-  process.on('SIGTERM', stop);
-  process.on('disconnect', stop);
+  exitOnStop(() => consumer.disconnect(), 5_000);
 }
 
-main().catch((error) => {
-  process.stderr.write(`baseline consumer failed: ${String(error)}\n`);
-  process.exit(1);
-});
+runChild('baseline consumer', main);

@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import Fastify from 'fastify';
+import { exitOnStop, runChild } from './child-lifetime';
 
 async function main(): Promise<void> {
   const [port, fullFile, incrementalFile] = process.argv.slice(2);
@@ -21,15 +22,7 @@ async function main(): Promise<void> {
   });
   await app.listen({ port: Number(port), host: '127.0.0.1' });
   process.send?.('ready');
-  const stop = () => {
-    app.close().finally(() => process.exit(0));
-    setTimeout(() => process.exit(0), 3_000).unref();
-  };
-  process.on('SIGTERM', stop);
-  process.on('disconnect', stop);
+  exitOnStop(() => app.close());
 }
 
-main().catch((error) => {
-  process.stderr.write(`baseline server failed: ${String(error)}\n`);
-  process.exit(1);
-});
+runChild('baseline server', main);

@@ -17,12 +17,13 @@ export const FULL_SYNC_USER = 'bench-user';
 /**
  * What the two sync phases share: one user with `fullSyncConversations`
  * person conversations (seeded through Kafka), one real answer of each kind
- * (full, and incremental with nothing new), the load generator, and the bare
- * Fastify server answering the same bytes. Made on first use; stopped by the
- * last sync phase or at clean-up.
+ * (full, and incremental with nothing new), the load generator, and the two
+ * baselines answering the same bytes: bare Fastify, and the API's own Nest app
+ * over a stub service. Made on first use; stopped by the last sync phase or at clean-up.
  */
 export class SyncRig {
-  private baseline?: Promise<string>;
+  private readonly baselineUrls = new Map<BaselineServer, Promise<string>>();
+  private readonly baselineChildren = new Map<BaselineServer, ChildProcess>();
 
   private constructor(
     private readonly world: SharedWorld,
@@ -106,61 +107,78 @@ export class SyncRig {
     return { connections: this.world.settings.connections, seconds: this.world.settings.warmupSeconds };
   }
 
-  /** The bare Fastify server's sync URL; started on first use, checked to answer the same bytes. */
-  baselineUrl(): Promise<string> {
-    this.baseline ??= this.startBaselineServer();
-    return this.baseline;
+  /** Back to back only, for `loadSeconds`, after a warm-up. */
+  async measureSaturated(label: string, url: string, body: string, serverPid: number | undefined): Promise<LoadResult> {
+    await this.generator.run(`warm-up (${label})`, url, body, this.warmUp);
+    return this.generator.run(label, url, body, this.saturate(serverPid));
   }
 
-  get baselinePid(): number | undefined {
-    return this.baselineChild?.pid;
+  /** A baseline server's sync URL; started on first use, checked to answer the same bytes. */
+  baselineUrl(server: BaselineServer = 'bare'): Promise<string> {
+    let url = this.baselineUrls.get(server);
+    if (!url) this.baselineUrls.set(server, (url = this.startBaselineServer(server)));
+    return url;
+  }
+
+  baselinePid(server: BaselineServer = 'bare'): number | undefined {
+    return this.baselineChildren.get(server)?.pid;
   }
 
   async stop(): Promise<void> {
-    this.baselineChild?.kill('SIGTERM');
+    for (const child of this.baselineChildren.values()) child.kill('SIGTERM');
     this.generator.stop();
     this.world.stoppables.delete(this);
   }
 
-  private baselineChild?: ChildProcess;
-
-  private async startBaselineServer(): Promise<string> {
+  private async startBaselineServer(server: BaselineServer): Promise<string> {
     const port = await freePort();
-    const child = (this.baselineChild = fork(join(__dirname, '..', 'children', 'baseline-server.ts'), [String(port), this.files.full, this.files.incremental], {
+    const child = fork(join(__dirname, '..', 'children', BASELINE_SCRIPTS[server]), [String(port), this.files.full, this.files.incremental], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       execArgv: ['-r', join(__dirname, '..', 'ts-register.js')],
-    }));
+    });
+    this.baselineChildren.set(server, child);
     this.world.children.push(child);
     await new Promise<void>((resolve, reject) => {
       child.once('message', () => resolve());
-      child.once('exit', (code) => reject(new Error(`baseline server exited with ${code}`)));
+      child.once('exit', (code) => reject(new Error(`${server} baseline server exited with ${code}`)));
     });
     const url = `http://127.0.0.1:${port}/conversation/sync`;
-    if ((await post(url, this.fullBody)) !== this.fullAnswer) throw new Error('the baseline server does not answer the same bytes');
+    if ((await post(url, this.fullBody)) !== this.fullAnswer) throw new Error(`the ${server} baseline server does not answer the same bytes`);
     return url;
   }
 }
+
+/** bare: Fastify alone; nest: the API's HTTP app (createApiApp) over a stub sync service. */
+export type BaselineServer = 'bare' | 'nest';
+
+const BASELINE_SCRIPTS: Record<BaselineServer, string> = { bare: 'baseline-server.ts', nest: 'nest-floor-server.ts' };
 
 export interface ServerLoads {
   saturated: LoadResult;
   paced: LoadResult;
 }
 
-/** The API's loads beside the bare server's, as both sync phases record them. */
+/** The API's loads beside the baselines', as both sync phases record them. */
 export interface SyncLoads {
   api: LoadResult;
   bareFastify: LoadResult;
   /** API req/s / bare Fastify req/s, back to back */
   ratio: number;
+  /** the API's own Nest app over a stub sync service (the same bytes), back to back: what the framework allows */
+  nestFloor: LoadResult;
+  /** API req/s / the Nest floor's */
+  ratioToNestFloor: number;
   apiAtLatencyRate: LoadResult;
   bareFastifyAtLatencyRate: LoadResult;
 }
 
-export function syncLoads(api: ServerLoads, bare: ServerLoads): SyncLoads {
+export function syncLoads(api: ServerLoads, bare: ServerLoads, nestFloor: LoadResult): SyncLoads {
   return {
     api: roundLoad(api.saturated),
     bareFastify: roundLoad(bare.saturated),
     ratio: round(api.saturated.rps / bare.saturated.rps, 3),
+    nestFloor: roundLoad(nestFloor),
+    ratioToNestFloor: round(api.saturated.rps / nestFloor.rps, 3),
     apiAtLatencyRate: roundLoad(api.paced),
     bareFastifyAtLatencyRate: roundLoad(bare.paced),
   };

@@ -23,8 +23,9 @@ async function runFullSync(world: SharedWorld): Promise<FullSyncResult> {
   const rig = await SyncRig.of(world);
   const api = await rig.measure('full sync (API)', rig.syncUrl, rig.fullBody, world.api.pid, true);
   await world.checkpointMemory('afterFullSync');
-  const bare = await rig.measure('full sync (bare Fastify)', await rig.baselineUrl(), rig.fullBody, rig.baselinePid, true);
-  log(`    API ${Math.round(api.saturated.rps)} req/s p99 ${api.saturated.p99Ms} ms; bare Fastify ${Math.round(bare.saturated.rps)} req/s p99 ${bare.saturated.p99Ms} ms`);
+  const bare = await rig.measure('full sync (bare Fastify)', await rig.baselineUrl(), rig.fullBody, rig.baselinePid(), true);
+  const nest = await rig.measureSaturated('full sync (Nest floor)', await rig.baselineUrl('nest'), rig.fullBody, rig.baselinePid('nest'));
+  log(`    API ${Math.round(api.saturated.rps)} req/s p99 ${api.saturated.p99Ms} ms; bare Fastify ${Math.round(bare.saturated.rps)} req/s p99 ${bare.saturated.p99Ms} ms; Nest floor ${Math.round(nest.rps)} req/s`);
   log(`    at ${world.settings.latencyRate} req/s: API p99 ${api.paced.p99Ms} ms; bare Fastify p99 ${bare.paced.p99Ms} ms`);
-  return { conversations: rig.conversations, answerBytes: Buffer.byteLength(rig.fullAnswer), ...syncLoads(api, bare) };
+  return { conversations: rig.conversations, answerBytes: Buffer.byteLength(rig.fullAnswer), ...syncLoads(api, bare, nest) };
 }

@@ -23,9 +23,10 @@ async function runIncrementalSync(world: SharedWorld): Promise<IncrementalSyncRe
   log('\n[4] incremental sync, nothing new');
   const rig = await SyncRig.of(world);
   const api = await rig.measure('incremental (API)', rig.syncUrl, rig.incrementalBody, world.api.pid, false);
-  const bare = await rig.measure('incremental (bare Fastify)', await rig.baselineUrl(), rig.incrementalBody, rig.baselinePid, false);
+  const bare = await rig.measure('incremental (bare Fastify)', await rig.baselineUrl(), rig.incrementalBody, rig.baselinePid(), false);
+  const nest = await rig.measureSaturated('incremental (Nest floor)', await rig.baselineUrl('nest'), rig.incrementalBody, rig.baselinePid('nest'));
   await rig.stop();
-  log(`    API ${Math.round(api.saturated.rps)} req/s p99 ${api.saturated.p99Ms} ms; bare Fastify p99 ${bare.saturated.p99Ms} ms`);
+  log(`    API ${Math.round(api.saturated.rps)} req/s p99 ${api.saturated.p99Ms} ms; bare Fastify p99 ${bare.saturated.p99Ms} ms; Nest floor ${Math.round(nest.rps)} req/s`);
   log(`    at ${world.settings.latencyRate} req/s: API p99 ${api.paced.p99Ms} ms; bare Fastify p99 ${bare.paced.p99Ms} ms`);
-  return { version: rig.highestVersion.toString(), answer: rig.incrementalAnswer, ...syncLoads(api, bare) };
+  return { version: rig.highestVersion.toString(), answer: rig.incrementalAnswer, ...syncLoads(api, bare, nest) };
 }

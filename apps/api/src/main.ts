@@ -1,6 +1,4 @@
 import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { TUNING, configOrExit, loadConfig, retryUntil } from '@cs/config';
 import { createLogger } from '@cs/observability';
 import { createKafka, createKeyedProducer, ensureTopics } from '@cs/kafka';
@@ -17,11 +15,8 @@ import {
   redisAnswers,
 } from '@cs/storage';
 import { createMetricsRegistry } from '@cs/observability';
-import { ApiModule } from './api.module';
 import { CommandPublisher } from './conversations/command.publisher';
-import { MAX_BODY_BYTES, useExactJsonBodies } from './http/exact-json-body';
-import { observeRequests } from './http/request-observer';
-import { publishApiDocs } from './http/api-docs';
+import { createApiApp } from './http-app';
 import { ConversationChannelsService } from './sync/conversation-channels.service';
 import { ProjectionReader } from './sync/projection-reader';
 import { SyncService } from './sync/sync.service';
@@ -53,9 +48,6 @@ async function main(): Promise<void> {
     timeoutMs: config.commandTimeoutMs,
   });
 
-  // On SIGTERM: idle keep-alive connections close at once, requests already arriving are still answered (drain, not 503).
-  const adapter = new FastifyAdapter({ bodyLimit: MAX_BODY_BYTES, forceCloseConnections: 'idle', return503OnClosing: false });
-  useExactJsonBodies(adapter.getInstance());
   const registry = createMetricsRegistry('api');
   const cache = new ProjectionCache(redis);
   const reader = new ProjectionReader(cache, new ProjectionRepository(pool, { groupId: config.kafkaGroupId, topic: config.kafkaTopic }), log);
@@ -71,17 +63,11 @@ async function main(): Promise<void> {
   });
   const sync = new SyncService(cache, reader, skippedLastMsgSeqs, clampedVersions, log, config.answerCacheBytes);
   const channels = new ConversationChannelsService(reader);
-  observeRequests(adapter.getInstance(), registry, log);
   const readinessChecks = [
     { name: 'postgres', check: postgresAnswers(pool) },
     { name: 'redis', check: redisAnswers(redis) },
   ];
-  const app = await NestFactory.create<NestFastifyApplication>(
-    ApiModule.register({ sync, channels, commands, apiToken: config.apiToken, userHeader: config.apiUserHeader, log, registry, readinessChecks }),
-    adapter,
-    { logger: false, bodyParser: false, abortOnError: false },
-  );
-  publishApiDocs(app);
+  const app = await createApiApp({ sync, channels, commands, apiToken: config.apiToken, userHeader: config.apiUserHeader, log, registry, readinessChecks });
   await app.listen(config.apiPort, '0.0.0.0');
   log.info('api started', { port: config.apiPort, tokenRequired: config.apiToken !== null });
 
