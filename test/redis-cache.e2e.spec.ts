@@ -83,6 +83,21 @@ describe('Redis cache: batches across slots, lost data noticed (e2e)', () => {
     expect(new Set(stamps.map((s) => `${s?.stamp}/${s?.frontier}`))).toEqual(new Set(['6144/8192']));
   });
 
+  it("reads the stamps asked for in one event-loop turn together, each its own user's", async () => {
+    // Each user's conversation at a version of its own, all in the index (no large groups left to raise them).
+    const versionOf = (i: number) => 16_384n + 1_024n * BigInt(i);
+    const highest = versionOf(users.length - 1);
+    const conversations = users.map((uid, i) => {
+      const record = conversationAt(uid, versionOf(i));
+      return { record, entry: { kind: 'indexed' as const, version: versionOf(i), timestamp: 1_764_100_000 }, text: encodeConversation(record, highest) };
+    });
+    expect(await cache.writeBatch({ conversations, entries: [], channels: [], messages: [], windows: [], trims: [] }, highest)).toEqual({ complete: true, refused: 0 });
+    await cache.publishFrontier([{ partition: 0, closedVersion: highest }]);
+    const together = await Promise.all(users.map((uid) => cache.readStamp(uid)));
+    expect(together.map((read) => read?.stamp)).toEqual(users.map((_, i) => versionOf(i)));
+    expect(new Set(together.map((read) => read?.frontier))).toEqual(new Set([highest]));
+  });
+
   it('notices lost data in the repair check, in reads and in the next batch, until rebuilt', async () => {
     await env.flushRedis();
     expect(await cache.isComplete()).toBe(false);

@@ -17,7 +17,7 @@ import {
   FIELD_SEPARATOR,
   PUBLISH_FRONTIER_SCRIPT,
   READ_INDEX_SCRIPT,
-  READ_STAMP_SCRIPT,
+  READ_STAMPS_SCRIPT,
   RedisClient,
   STAMP_FIELD,
   frontierField,
@@ -44,7 +44,7 @@ export interface ClosedPartition {
  * record at or below it is whole, and readers report versions as min(version, W).
  */
 export class ProjectionCache implements SyncReadStore {
-  private stampReads: { uid: string; resolve: (stamp: { stamp: bigint; frontier: bigint } | null) => void; reject: (error: unknown) => void }[] = [];
+  private stampReads: StampRead[] = [];
   private highestFrontier: bigint | null = null;
 
   /**
@@ -58,7 +58,7 @@ export class ProjectionCache implements SyncReadStore {
   constructor(private readonly redis: RedisClient) {
     this.cluster = isCluster(redis);
     // EVALSHA once the script is known on the connection (ioredis sends EVAL first on each new one).
-    if (!('csReadStamp' in redis)) redis.defineCommand('csReadStamp', { numberOfKeys: 5, lua: READ_STAMP_SCRIPT });
+    if (!('csReadStamps' in redis)) redis.defineCommand('csReadStamps', { lua: READ_STAMPS_SCRIPT });
     if (!('csReadIndex' in redis)) redis.defineCommand('csReadIndex', { numberOfKeys: 5, lua: READ_INDEX_SCRIPT });
     if (!('csPublishFrontier' in redis)) redis.defineCommand('csPublishFrontier', { numberOfKeys: 1, lua: PUBLISH_FRONTIER_SCRIPT });
   }
@@ -198,9 +198,9 @@ export class ProjectionCache implements SyncReadStore {
   /**
    * The highest version anything in the user's answer carries (their records'
    * stamp and their large groups' versions), with W, without decoding the
-   * records; null when Redis cannot tell. One script per user;
-   * the reads asked for in one event-loop turn share one pipeline, so a busy
-   * API pays one socket write and one read for many requests.
+   * records; null when Redis cannot tell. The reads asked for in one
+   * event-loop turn share one script (W read once), so a busy API pays one
+   * socket write, one read and one script run for many requests.
    */
   readStamp(uid: string): Promise<{ stamp: bigint; frontier: bigint } | null> {
     if (this.cluster) return this.readStampAcrossSlots(uid);
@@ -212,20 +212,22 @@ export class ProjectionCache implements SyncReadStore {
   private sendStampReads(): void {
     const reads = this.stampReads;
     this.stampReads = [];
-    const pipeline = this.redis.pipeline() as unknown as StampPipeline;
-    for (const { uid } of reads) pipeline.csReadStamp(...stampKeys(uid), STAMP_FIELD, redisKeyPrefix());
-    pipeline.exec().then(
-      (results) =>
-        reads.forEach(({ resolve, reject }, i) => {
-          const [error, reply] = results?.[i] ?? [new Error('Redis pipeline failed'), null];
-          if (error) reject(error);
-          else resolve(reply === null ? null : { stamp: higherOf(BigInt(reply[0]), versionOfScore(reply[2])), frontier: this.noteFrontier(BigInt(reply[1]))! });
-        }),
+    for (let start = 0; start < reads.length; start += STAMPS_PER_SCRIPT) this.sendStampScript(reads.slice(start, start + STAMPS_PER_SCRIPT));
+  }
+
+  private sendStampScript(reads: StampRead[]): void {
+    const keys = [redisKeys.frontier, redisKeys.complete, ...reads.flatMap(({ uid }) => userStampKeys(uid))];
+    (this.redis as unknown as StampCommands).csReadStamps(keys.length, ...keys, STAMP_FIELD, redisKeyPrefix()).then(
+      (reply) => {
+        if (reply === null) return reads.forEach(({ resolve }) => resolve(null));
+        const frontier = this.noteFrontier(BigInt(reply[0]))!;
+        reads.forEach(({ resolve }, i) => resolve({ stamp: higherOf(BigInt(reply[1 + 2 * i]), versionOfScore(reply[2 + 2 * i])), frontier }));
+      },
       (error) => reads.forEach(({ reject }) => reject(error)),
     );
   }
 
-  /** Cluster: READ_STAMP_SCRIPT's reads split by slot — the global keys first, then the user's, then each large group's. */
+  /** Cluster: READ_STAMPS_SCRIPT's reads split by slot — the global keys first, then the user's, then each large group's. */
   private async readStampAcrossSlots(uid: string): Promise<{ stamp: bigint; frontier: bigint } | null> {
     const frontier = await this.readWholeFrontier();
     if (frontier === null) return null;
@@ -498,19 +500,29 @@ interface IndexRead {
   records: string[] | null;
 }
 
-/** The pipeline with READ_STAMP_SCRIPT defined as a command. */
-interface StampPipeline {
-  csReadStamp(...keysThenArgs: string[]): void;
-  exec(): Promise<[Error | null, [string, string, string] | null][] | null>;
+/** A stamp read waiting for its event-loop turn's script. */
+interface StampRead {
+  uid: string;
+  resolve: (stamp: { stamp: bigint; frontier: bigint } | null) => void;
+  reject: (error: unknown) => void;
 }
+
+/** READ_STAMPS_SCRIPT defined as a command: the key count, the keys, then its arguments. */
+interface StampCommands {
+  csReadStamps(keyCount: number, ...keysThenArgs: string[]): Promise<string[] | null>;
+}
+
+/** Bounds how long one stamp script holds Redis when many syncs arrive in one turn. */
+const STAMPS_PER_SCRIPT = 200;
 
 /** The complete marker of the slot the user's keys are in. */
 function userSlotMarker(uid: string): string {
   return redisKeys.slotComplete(slotOf(redisKeys.userConversations(uid)));
 }
 
-function stampKeys(uid: string): string[] {
-  return [redisKeys.frontier, redisKeys.complete, redisKeys.userConversations(uid), redisKeys.userLargeGroups(uid), redisKeys.userByVersion(uid)];
+/** A user's keys in READ_STAMPS_SCRIPT, STAMP_KEYS_PER_USER of them. */
+function userStampKeys(uid: string): string[] {
+  return [redisKeys.userConversations(uid), redisKeys.userLargeGroups(uid), redisKeys.userByVersion(uid)];
 }
 
 /** The version a by-version score stands for (score = version / 1024, an integer below 2^53 in any notation Redis prints). */
@@ -528,7 +540,7 @@ const isRecord = (value: string) => value.startsWith('[');
  * over an earlier batch's record), per moved entry an INDEX command; per
  * user, the stamp field raised to the highest version among their records
  * whose entry is a large group's — the other entries' versions are in
- * by-version, whose top READ_STAMP_SCRIPT reads (batches of different
+ * by-version, whose top READ_STAMPS_SCRIPT reads (batches of different
  * partitions commit in any order, so the field is raised, never replaced).
  */
 function conversationCommands(

@@ -55,7 +55,7 @@ export const redisKeys = {
   /**
    * Hash: channel key -> conversation record, plus the field STAMP_FIELD: the
    * highest version (decimal) among the user's records whose entry is a large
-   * group's (by-version holds the other entries' versions; READ_STAMP_SCRIPT
+   * group's (by-version holds the other entries' versions; READ_STAMPS_SCRIPT
    * takes the highest of both). Channel keys are JSON arrays, so they never
    * equal it.
    */
@@ -85,7 +85,7 @@ export const redisKeys = {
   userEntryStates: (uid: string) => `${keyPrefix}cs:{u:${hex(uid)}}:entry-states`,
   /** Set: channel keys of the large groups the user is a member of. */
   userLargeGroups: (uid: string) => `${keyPrefix}cs:{u:${hex(uid)}}:large-groups`,
-  /** String: channel record. READ_STAMP_SCRIPT builds this key in Lua too (single Redis only; ARGV[2] is the prefix). */
+  /** String: channel record. READ_STAMPS_SCRIPT builds this key in Lua too (single Redis only; ARGV[2] is the prefix). */
   channel: (channelKey: string) => `${keyPrefix}cs:{c:${hex(channelKey)}}:channel`,
   /**
    * Sorted set of one message window (see @cs/domain retention.ts): score = seq
@@ -386,34 +386,47 @@ local function frontier()
   return lowest
 end`;
 
+/** READ_STAMPS_SCRIPT's keys per user: conversations hash, large groups, by-version index. */
+export const STAMP_KEYS_PER_USER = 3;
+
 /** Separates the fields of APPLY_COMMANDS_SCRIPT's ARGV[1]. */
 export const FIELD_SEPARATOR = '\0';
 
 /**
- * A user's stamp in one round trip: {the highest of the hash's STAMP_FIELD
- * and their large groups' broadcast versions, W (the frontier, read first),
- * the top score of their by-version index (version / 1024, '0' if empty; the
- * caller takes the higher)}; false when Redis is not complete or W is
- * unknown. KEYS: frontier, complete marker, the user's conversations hash,
- * the user's large groups, their by-version index; ARGV[1]: the stamp field,
- * ARGV[2]: the key prefix. Single Redis only: it builds channel keys (of
- * other slots) itself. Versions are compared as decimal strings; the score,
- * below 2^53, is exact as a double and printed as an integer.
+ * Many users' stamps in one script (the reads of an event-loop turn): {W (the
+ * frontier, read once, first), then per user the highest of the hash's
+ * STAMP_FIELD and their large groups' broadcast versions, and the top score of
+ * their by-version index (version / 1024, '0' if empty; the caller takes the
+ * higher)}; false when Redis is not complete or W is unknown. KEYS: frontier,
+ * complete marker, then per user (STAMP_KEYS_PER_USER) their conversations
+ * hash, large groups and by-version index; ARGV[1]: the stamp field, ARGV[2]:
+ * the key prefix. Single Redis only: it builds channel keys (of other slots)
+ * itself. Versions are compared as decimal strings; the score, below 2^53, is
+ * exact as a double and printed as an integer.
  */
-export const READ_STAMP_SCRIPT = `${DECIMAL_BELOW_LUA}${FRONTIER_LUA}
+export const READ_STAMPS_SCRIPT = `${DECIMAL_BELOW_LUA}${FRONTIER_LUA}
 local w = frontier()
 if (not w) or redis.call('EXISTS', KEYS[2]) == 0 then return false end
-local stamp = redis.call('HGET', KEYS[3], ARGV[1]) or '0'
-for _, channelKey in ipairs(redis.call('SMEMBERS', KEYS[4])) do
-  local hex = string.gsub(channelKey, '.', function(c) return string.format('%02x', string.byte(c)) end)
-  local text = redis.call('GET', ARGV[2] .. 'cs:{c:' .. hex .. '}:channel')
-  if text then
-    local version = cjson.decode(text)[${channelFieldPosition('broadcastVersion')}]
-    if below(stamp, version) then stamp = version end
+local answer, broadcast = {w}, {}
+local function broadcastVersion(channelKey)
+  if broadcast[channelKey] == nil then
+    local hex = string.gsub(channelKey, '.', function(c) return string.format('%02x', string.byte(c)) end)
+    local text = redis.call('GET', ARGV[2] .. 'cs:{c:' .. hex .. '}:channel')
+    broadcast[channelKey] = text and cjson.decode(text)[${channelFieldPosition('broadcastVersion')}] or false
   end
+  return broadcast[channelKey]
 end
-local top = redis.call('ZREVRANGE', KEYS[5], 0, 0, 'WITHSCORES')
-return {stamp, w, top[2] and string.format('%.0f', tonumber(top[2])) or '0'}`;
+for first = 3, #KEYS, ${STAMP_KEYS_PER_USER} do
+  local stamp = redis.call('HGET', KEYS[first], ARGV[1]) or '0'
+  for _, channelKey in ipairs(redis.call('SMEMBERS', KEYS[first + 1])) do
+    local version = broadcastVersion(channelKey)
+    if version and below(stamp, version) then stamp = version end
+  end
+  local top = redis.call('ZREVRANGE', KEYS[first + 2], 0, 0, 'WITHSCORES')
+  answer[#answer + 1] = stamp
+  answer[#answer + 1] = top[2] and string.format('%.0f', tonumber(top[2])) or '0'
+end
+return answer`;
 
 /**
  * The index part of a sync's read (see @cs/domain SyncReadPlan) and the
