@@ -3,6 +3,8 @@
  * the BatchApplier (no Kafka) and prints this process's CPU per event and the
  * wall time, to compare changes to the ingest path without the broker's noise.
  *   node -r ./bench/ts-register.js -r tsconfig-paths/register bench/probes/applier-probe.ts [messages]
+ * PROBE_CONCURRENT=1 applies the partitions' batches side by side;
+ * PROBE_SMALL_GROUP_MAX_MEMBERS=n applies with that fan-out threshold (0: no group is fanned out).
  */
 import { BatchApplier, IncomingRecord } from '@cs/ingest';
 import { ProjectionCache, ProjectionRepository, createPool, createRedis, ensureDatabase, migrate } from '@cs/storage';
@@ -33,7 +35,8 @@ async function main(): Promise<void> {
   };
   const [backendsBefore, redisBefore] = [backendSeconds(), await redisSeconds()];
   await redis.config('RESETSTAT');
-  const applier = new BatchApplier(pool, new TimedRepository(pool), new TimedCache(redis), 'probe', async () => 0);
+  const smallGroupMaxMembers = process.env.PROBE_SMALL_GROUP_MAX_MEMBERS === undefined ? undefined : Number(process.env.PROBE_SMALL_GROUP_MAX_MEMBERS);
+  const applier = new BatchApplier(pool, new TimedRepository(pool), new TimedCache(redis), 'probe', async () => 0, undefined, smallGroupMaxMembers);
   const traffic = new Traffic({ users: 20_000, personPairs: 20_000, groups: 2_000, regularPartitions: 3, seed: 20251125 });
   const offsets = new Map<number, number>();
   const batches = partitionBatches(traffic.regular(messages).records, BATCH_RECORDS).map(([partition, records]) => {
