@@ -217,14 +217,15 @@ export class ProjectionCache implements SyncReadStore {
 
   private sendStampScript(reads: StampRead[]): void {
     const keys = [redisKeys.frontier, redisKeys.complete, ...reads.flatMap(({ uid }) => userStampKeys(uid))];
-    (this.redis as unknown as StampCommands).csReadStamps(keys.length, ...keys, STAMP_FIELD, redisKeyPrefix()).then(
-      (reply) => {
+    // A reply that cannot be read rejects the reads not yet answered, so no sync waits forever.
+    (this.redis as unknown as StampCommands)
+      .csReadStamps(keys.length, ...keys, STAMP_FIELD, redisKeyPrefix())
+      .then((reply) => {
         if (reply === null) return reads.forEach(({ resolve }) => resolve(null));
         const frontier = this.noteFrontier(BigInt(reply[0]))!;
         reads.forEach(({ resolve }, i) => resolve({ stamp: higherOf(BigInt(reply[1 + 2 * i]), versionOfScore(reply[2 + 2 * i])), frontier }));
-      },
-      (error) => reads.forEach(({ reject }) => reject(error)),
-    );
+      })
+      .catch((error: unknown) => reads.forEach(({ reject }) => reject(error)));
   }
 
   /** Cluster: READ_STAMPS_SCRIPT's reads split by slot — the global keys first, then the user's, then each large group's. */
