@@ -209,7 +209,7 @@ export const TARGETS: Target[] = [
     unit: '/s',
     measured: (r) => r.twoConsumers.cpuBoundRate,
     baseline: (r) => r.oneConsumer.cpuBoundRate,
-    ratio: (r) => Math.round((r.twoConsumers.rate / r.twoConsumers.cpuBoundRate) * 100) / 100,
+    ratio: (r) => round3(r.twoConsumers.rate / r.twoConsumers.cpuBoundRate),
   }),
   target({
     id: 'scale_out_cpu_us_per_event',
@@ -305,7 +305,7 @@ function nestFloorTargets(phase: 'fullSync' | 'incrementalSync', kind: string): 
       unit: '/s',
       measured: (r) => r.nestFloor.rps,
       baseline: (r) => r.bareFastify.rps,
-      ratio: (r) => Math.round((r.nestFloor.rps / r.bareFastify.rps) * 1000) / 1000,
+      ratio: (r) => round3(r.nestFloor.rps / r.bareFastify.rps),
     }),
     target({
       id: `${id}_api_ratio`,

@@ -86,8 +86,7 @@ export class SyncRig {
    * for `loadSeconds` (after a warm-up if asked), then at a steady `latencyRate`.
    */
   async measure(label: string, url: string, body: string, serverPid: number | undefined, warmUp: boolean): Promise<ServerLoads> {
-    if (warmUp) await this.generator.run(`warm-up (${label})`, url, body, this.warmUp);
-    const saturated = await this.generator.run(label, url, body, this.saturate(serverPid));
+    const saturated = await this.measureSaturated(label, url, body, serverPid, warmUp);
     const paced = await this.generator.run(`${label} at ${this.world.settings.latencyRate}/s`, url, body, this.paced(serverPid));
     return { saturated, paced };
   }
@@ -107,9 +106,9 @@ export class SyncRig {
     return { connections: this.world.settings.connections, seconds: this.world.settings.warmupSeconds };
   }
 
-  /** Back to back only, for `loadSeconds`, after a warm-up. */
-  async measureSaturated(label: string, url: string, body: string, serverPid: number | undefined): Promise<LoadResult> {
-    await this.generator.run(`warm-up (${label})`, url, body, this.warmUp);
+  /** Back to back only, for `loadSeconds`, after a warm-up unless told otherwise. */
+  async measureSaturated(label: string, url: string, body: string, serverPid: number | undefined, warmUp = true): Promise<LoadResult> {
+    if (warmUp) await this.generator.run(`warm-up (${label})`, url, body, this.warmUp);
     return this.generator.run(label, url, body, this.saturate(serverPid));
   }
 
