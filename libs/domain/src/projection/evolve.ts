@@ -8,7 +8,6 @@ import {
   PERSON_CHANNEL,
   SubscribersChangedEvent,
 } from '../events';
-import { maxBigint } from '../int64';
 import { deliveredSeq, visibleHead } from '../view/conversation-view';
 import { clientMsgNoOf, renderMessageBody } from '../view/render';
 import { DEFAULT_SMALL_GROUP_MAX_MEMBERS, isLargeGroup } from './fan-out';
@@ -303,14 +302,11 @@ function applySubscribersRemoved(state: ProjectionState, event: SubscribersChang
     if (conversation?.membership !== 'member') continue;
     memberCount--;
     state.channelMembers.get(channelKey)?.delete(uid);
-    // Nothing the user sees changes, so the version only absorbs the channel's.
-    putConversation(state, {
-      ...conversation,
-      membership: 'left',
-      leftVersion: version,
-      frozenHead: channel.broadcastHead,
-      version: maxBigint(conversation.version, channel.broadcastVersion),
-    });
+    // Nothing the user sees changes, yet the version moves: a reader that caught this batch
+    // half-written may have joined the user's record from before it (a member) with the channel's
+    // from after it (a later message shown as delivered), clamped to W; a version above W makes
+    // that client read the conversation again, as it now is.
+    putConversation(state, { ...conversation, membership: 'left', leftVersion: version, frozenHead: channel.broadcastHead, version });
   }
   countMembers(state, channel, memberCount);
 }
