@@ -75,8 +75,12 @@ describe('concurrent incremental sync (e2e)', () => {
 
     for (const client of clients) {
       await client.syncIncrementally();
-      const full = await service.sync({ uid: client.uid });
-      expect({ uid: client.uid, view: client.view() }).toEqual({ uid: client.uid, view: comparable(full) });
+      const full = comparable(await service.sync({ uid: client.uid }));
+      // On a mismatch, what this client was told of those conversations, and what the consumers logged.
+      const differing = differingKeys(client.view(), full);
+      const diagnosis =
+        differing.length === 0 ? undefined : { told: client.answersAbout(differing), consumerLogs: [service.consumer, secondConsumer].map((c) => c.logs.split('\n').slice(-20)) };
+      expect({ uid: client.uid, view: client.view(), diagnosis }).toEqual({ uid: client.uid, view: full, diagnosis: undefined });
       // The run really exercised the cursor: many answers, most of them incremental and non-empty.
       expect(full.length).toBeGreaterThanOrEqual(5);
       expect(client.nonEmptyIncrementalAnswers).toBeGreaterThan(5);
@@ -200,6 +204,8 @@ class SyncingClient {
   private highest = 0n;
   nonEmptyIncrementalAnswers = 0;
   tombstonesSeen = 0;
+  /** Per answer: the version asked with and each entry as [key, version, last_msg_seq, deleted]. */
+  private readonly answers: { asked: string; entries: [string, string, number | undefined, number | undefined][] }[] = [];
 
   constructor(
     readonly uid: string,
@@ -211,8 +217,9 @@ class SyncingClient {
     // include_deleted: this client merges deletions, so its view must equal the full sync, deletions included.
     const answer = await this.sync({ uid: this.uid, version: asked.toString(), include_deleted: 1 });
     if (asked > 0n && answer.length > 0) this.nonEmptyIncrementalAnswers++;
+    this.answers.push({ asked: asked.toString(), entries: answer.map((e) => [keyOf(e), String(e.version), e.last_msg_seq, e.deleted]) });
     for (const entry of answer) {
-      const key = `${entry.channel_type} ${entry.channel_id}`;
+      const key = keyOf(entry);
       // Every entry changed after the cursor: its version is above it, or at it when clamped to a W
       // that has not moved since (it comes again); no conversation's version goes backwards.
       expect({ key, notBelowAsked: entry.version >= asked }).toEqual({ key, notBelowAsked: true });
@@ -228,6 +235,24 @@ class SyncingClient {
   view() {
     return comparable([...this.conversations.values()].filter((c) => c.deleted !== 1));
   }
+
+  /** The answers that held any of `keys`, with only those entries. */
+  answersAbout(keys: string[]) {
+    return this.answers
+      .map(({ asked, entries }) => ({ asked, entries: entries.filter(([key]) => keys.includes(key)) }))
+      .filter(({ entries }) => entries.length > 0);
+  }
+}
+
+function keyOf(entry: { channel_type: number; channel_id: string }): string {
+  return `${entry.channel_type} ${entry.channel_id}`;
+}
+
+/** The conversations whose entries differ between two comparable views. */
+function differingKeys(a: ReturnType<typeof comparable>, b: ReturnType<typeof comparable>): string[] {
+  const texts = (view: ReturnType<typeof comparable>) => new Map(view.map((c) => [keyOf(c), JSON.stringify(c)]));
+  const [left, right] = [texts(a), texts(b)];
+  return [...new Set([...left.keys(), ...right.keys()])].filter((key) => left.get(key) !== right.get(key));
 }
 
 function comparable(conversations: any[]) {
