@@ -1,7 +1,7 @@
 import { Client, Pool } from 'pg';
 import { channelKeyOf } from '@cs/domain';
 import { BatchApplier, BatchOutcome, DeadLetter, IncomingRecord, rebuildRedisFromPostgres } from '@cs/ingest';
-import { PARTITIONS_LOCK_KEY, ProjectionCache, ProjectionRepository, RedisClient, createPool, createRedis, encodeConversation, ensureDatabase, migrate, redisKeys } from '@cs/storage';
+import { PARTITIONS_LOCK_KEY, ProjectionCache, ProjectionRepository, RedisClient, createPool, createRedis, decodeConversation, encodeConversation, ensureDatabase, migrate, redisKeys } from '@cs/storage';
 import { GROUP, PERSON, groupMessage, joined, personMessage, read } from './support/events';
 import { stringifyExact } from './support/json';
 import { TestEnvironment } from './support/test-environment';
@@ -163,6 +163,26 @@ describe('batch applier (real PostgreSQL and Redis)', () => {
     expect(record[record.length - 1]).toBe(last);
     expect(await redis.zscore(redisKeys.userByVersion('alice'), channelKey)).not.toBeNull();
     expect(await redis.sismember(redisKeys.userLargeGroups('alice'), channelKey)).toBe(0);
+  });
+
+  it('marks Redis incomplete before committing a batch whose writes Redis refused, then rebuilds it', async () => {
+    await applier.apply(topic, 0, recordsFor(0, channelKey, joined(channel, ['alice', 'bob'])));
+    // A rebuild (or any writer) stamped alice's entry above every version this batch gets: her new record is refused.
+    await redis.hset(redisKeys.userEntryStates('alice'), channelKey, '9000000000000000000');
+    let completeAtCommit: number | null = null;
+    const watched = new BatchApplier(pool, new ProjectionRepository(pool), new ProjectionCache(redis), env.groupId, async () => 0, undefined, undefined, {
+      beforeCommit: async () => {
+        completeAtCommit = await redis.exists(redisKeys.complete);
+      },
+    });
+
+    const outcome = await watched.apply(topic, 0, recordsFor(0, channelKey, groupMessage(channel, 'alice', 1)));
+
+    // The closer could publish W past this batch right after its commit: Redis was no longer taken for whole by then.
+    expect({ applied: outcome.applied, completeAtCommit }).toEqual({ applied: 1, completeAtCommit: 0 });
+    const { rows } = await pool.query<{ version: string }>('SELECT version::text FROM conversations WHERE uid = $1 AND channel_key = $2', ['alice', channelKey]);
+    const rebuilt = decodeConversation((await redis.hget(redisKeys.userConversations('alice'), channelKey))!);
+    expect({ complete: await redis.exists(redisKeys.complete), version: rebuilt.version.toString() }).toEqual({ complete: 1, version: rows[0].version });
   });
 
   it('reloads when an event keyed by another channel changed the records meanwhile', async () => {

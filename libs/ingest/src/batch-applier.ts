@@ -46,6 +46,8 @@ export interface BatchOutcome {
 export interface BatchApplierHooks {
   /** Runs after a batch commits, before its closed version is published (the fault suite kills the consumer here). */
   beforePublish?: (partition: number) => Promise<void>;
+  /** Runs inside a batch's transaction, after its writes, just before its commit. */
+  beforeCommit?: (partition: number) => Promise<void>;
 }
 
 /** What a committed batch leaves to do outside its transaction. */
@@ -158,10 +160,7 @@ export class BatchApplier {
     // A partition without a row yet (its first batch) is registered above every partition's versions.
     const spansPartitions = early === null || early.nextOffset === null;
     const committed = await inTransaction(this.pool, (client) => this.applyInTransaction(client, position, batch, early, allowRewind, spansPartitions));
-    if (committed.rebuildRedis) {
-      await this.cache.markIncomplete();
-      await this.repairCacheIfIncomplete(topic);
-    }
+    if (committed.rebuildRedis) await this.repairCacheIfIncomplete(topic);
     if (committed.closed !== null) {
       await this.hooks.beforePublish?.(partition);
       await this.publishClosed(topic, partition, committed.closed);
@@ -228,9 +227,15 @@ export class BatchApplier {
       this.cache.writeBatch(changes, highestVersion),
     ]);
 
+    // Once this commits, the closer may publish W past the batch before the rebuild below starts:
+    // readers must already have stopped taking Redis for whole.
+    const redisMissesWrites = !redis.complete || redis.refused > 0;
+    if (redisMissesWrites) await this.cache.markIncomplete();
+    await this.hooks.beforeCommit?.(partition);
+
     outcome.applied = events.length;
     outcome.deadLetters = deadLettersSent;
-    return { outcome, closed: spansPartitions ? 'all' : highestVersion, rebuildRedis: !redis.complete || redis.refused > 0 };
+    return { outcome, closed: spansPartitions ? 'all' : highestVersion, rebuildRedis: redisMissesWrites };
   }
 
   /**
