@@ -72,7 +72,9 @@ describe('a half-written batch', () => {
       if (roll < 0.5) {
         const seq = seqs.get(channelId)! + 1;
         seqs.set(channelId, seq);
-        events.push(groupMessage(channelId, pick([...USERS, 'x']), seq));
+        // Now and then addressed to explicit subscribers: their own records move, the channel's head does not.
+        const subscribers = random() < 0.2 ? [pick(USERS), ...USERS.filter(() => random() < 0.5)] : null;
+        events.push(groupMessage(channelId, pick([...USERS, 'x']), seq, { subscribers: subscribers && [...new Set(subscribers)] }));
       } else if (roll < 0.62) events.push(joined(channelId, [uid]));
       else if (roll < 0.74) events.push(removed(channelId, [uid]));
       else if (roll < 0.84) events.push(read(uid, channelId, GROUP));
