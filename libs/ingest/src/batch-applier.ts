@@ -227,7 +227,7 @@ export class BatchApplier {
       this.cache.writeBatch(changes, highestVersion),
     ]);
 
-    // Once this commits, the closer may publish W past the batch before the rebuild below starts:
+    // Once this commits, the closer may publish W past the batch before its rebuild (in applyOnce) starts:
     // readers must already have stopped taking Redis for whole.
     const redisMissesWrites = !redis.complete || redis.refused > 0;
     if (redisMissesWrites) await this.cache.markIncomplete();
