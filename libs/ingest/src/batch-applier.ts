@@ -40,6 +40,8 @@ export interface BatchOutcome {
    * stale, or the batch holds an event not keyed by its channel (a producer breaking the contract).
    */
   loadedUnderClock: boolean;
+  /** Writes Redis refused as older than what it holds (a stalled consumer's, or a rebuild's above this batch): Redis was rebuilt. */
+  redisWritesRefused: number;
 }
 
 /** Test-only hooks (CS_TEST_*), off unless the consumer's main sets them. */
@@ -136,6 +138,7 @@ export class BatchApplier {
       total.applied += outcome.applied;
       total.skipped += outcome.skipped;
       total.deadLetters += outcome.deadLetters;
+      total.redisWritesRefused += outcome.redisWritesRefused;
       for (const [type, count] of Object.entries(outcome.eventsByType)) {
         total.eventsByType[type as ImEvent['type']] = (total.eventsByType[type as ImEvent['type']] ?? 0) + count;
       }
@@ -235,6 +238,7 @@ export class BatchApplier {
 
     outcome.applied = events.length;
     outcome.deadLetters = deadLettersSent;
+    outcome.redisWritesRefused = redis.refused;
     return { outcome, closed: spansPartitions ? 'all' : highestVersion, rebuildRedis: redisMissesWrites };
   }
 
@@ -286,7 +290,7 @@ function partitionCountOf(rows: readonly ClosedPartition[]): number {
 }
 
 function emptyOutcome(skipped: number): BatchOutcome {
-  return { applied: 0, skipped, deadLetters: 0, eventsByType: {}, loadedUnderClock: false };
+  return { applied: 0, skipped, deadLetters: 0, eventsByType: {}, loadedUnderClock: false, redisWritesRefused: 0 };
 }
 
 /** Pure work, done before the partition is locked. */

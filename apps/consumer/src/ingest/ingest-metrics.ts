@@ -11,6 +11,7 @@ export class IngestMetrics implements IngestListener {
   private readonly skipped: Counter;
   private readonly failures: Counter;
   private readonly loadedUnderClock: Counter;
+  private readonly redisWritesRefused: Counter;
   private readonly batchDuration: Histogram;
   private readonly lag: Gauge<'partition'>;
   private frontier: bigint | null = null;
@@ -27,6 +28,11 @@ export class IngestMetrics implements IngestListener {
     this.loadedUnderClock = new Counter({
       name: 'conversation_sync_batches_loaded_under_clock_total',
       help: 'Batches whose records had to be loaded under their partition lock (early load stale, or an event not keyed by its channel)',
+      registers: [registry],
+    });
+    this.redisWritesRefused = new Counter({
+      name: 'conversation_sync_redis_writes_refused_total',
+      help: "Record writes Redis refused as older than what it held (a stalled consumer's late batch); each time Redis was rebuilt from PostgreSQL",
       registers: [registry],
     });
     this.batchDuration = new Histogram({
@@ -58,6 +64,10 @@ export class IngestMetrics implements IngestListener {
     this.deadLetters.inc(outcome.deadLetters);
     this.skipped.inc(outcome.skipped);
     if (outcome.loadedUnderClock) this.loadedUnderClock.inc();
+    if (outcome.redisWritesRefused > 0) {
+      this.redisWritesRefused.inc(outcome.redisWritesRefused);
+      this.log.warn('redis refused writes older than what it held: rebuilt it from PostgreSQL', { partition, refused: outcome.redisWritesRefused });
+    }
     this.batchDuration.observe(durationMs / 1000);
     this.lag.set({ partition: String(partition) }, Number(offsetLag));
     this.log.debug('batch applied', { partition, ...outcome, durationMs: Math.round(durationMs) });
