@@ -32,7 +32,7 @@ export class IngestMetrics implements IngestListener {
     });
     this.redisWritesRefused = new Counter({
       name: 'conversation_sync_redis_writes_refused_total',
-      help: "Record writes Redis refused as older than what it held (a stalled consumer's late batch); each time Redis was rebuilt from PostgreSQL",
+      help: "Record writes Redis refused as older than what it held (a stalled consumer's late batch, or a batch a rebuild ran above); Redis was rebuilt from PostgreSQL each time",
       registers: [registry],
     });
     this.batchDuration = new Histogram({
