@@ -2,6 +2,7 @@ import { ImEvent } from '../events';
 import { channelKeyOf, conversationKeyOf } from '../channel-keys';
 import { deleted, groupMessage, joined, read, removed, unreadSet, GROUP } from '../testing/events';
 import { given, versionAt } from '../testing/given-when-then';
+import { mulberry32 } from '../testing/random';
 import { ConversationView, viewConversation } from './conversation-view';
 
 /**
@@ -20,7 +21,7 @@ describe('a half-written batch', () => {
   it('leaves every conversation it may have shown torn with a final version above W', () => {
     let checked = 0;
     for (let seed = 1; seed <= 400; seed++) {
-      const random = seededRandom(seed);
+      const random = mulberry32(seed);
       const events = randomHistory(random, 40);
       const committed = 1 + Math.floor(random() * (events.length - 1));
       const batchEnd = committed + 1 + Math.floor(random() * Math.min(8, events.length - committed));
@@ -88,15 +89,4 @@ describe('a half-written batch', () => {
 /** What a client sees of a conversation, its version aside. */
 function contentOf(view: ConversationView): string {
   return JSON.stringify([view.head?.seq ?? null, view.head?.timestamp ?? null, view.unread, view.readedToMsgSeq, view.cleared]);
-}
-
-/** mulberry32: the same seed gives the same history. */
-function seededRandom(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
