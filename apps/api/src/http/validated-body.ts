@@ -26,6 +26,11 @@ type Verdict = (dto: object) => boolean;
 
 const verdicts = new WeakMap<Function, Verdict | null>();
 
+/** For the parity test: whether validatedBody takes the compiled verdict for this DTO (not validateSync on every request). */
+export function usesCompiledVerdict(Dto: Function): boolean {
+  return verdictOf(Dto) !== null;
+}
+
 /**
  * The DTO's own decorators, read once from class-validator's metadata and run
  * without its error bookkeeping: validateSync allocates an error object and a
@@ -34,11 +39,6 @@ const verdicts = new WeakMap<Function, Verdict | null>();
  * message. null (validateSync every time) for a DTO using a kind of rule this
  * does not know. validated-body.unit.spec.ts holds both to the same verdict.
  */
-/** For the parity test: whether validatedBody takes the compiled verdict for this DTO (not validateSync on every request). */
-export function usesCompiledVerdict(Dto: Function): boolean {
-  return verdictOf(Dto) !== null;
-}
-
 function verdictOf(Dto: Function): Verdict | null {
   if (!verdicts.has(Dto)) verdicts.set(Dto, compileVerdict(Dto));
   return verdicts.get(Dto)!;
