@@ -5,7 +5,7 @@
  * consumer and API (built dist) as child processes and measures its figures
  * next to their baselines in the same run; the targets (bench/targets.ts)
  * turn the typed results into the printed table. Writes
- * bench/results/latest.json (+ a dated copy). Not a test: it exits 0 when
+ * bench/results/<date>-<commit>[-quick].json, and a full run also latest.json. Not a test: it exits 0 when
  * targets are missed (non-zero only when it could not run).
  */
 import { copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -153,10 +153,15 @@ function writeResults(results: BenchResults): void {
     log(`\n${results.probe ? 'probe' : 'incomplete'} results: ${partial}`);
     return;
   }
-  const latest = join(RESULTS, 'latest.json');
-  writeFileSync(latest, text);
   const dated = join(RESULTS, `${results.date.slice(0, 10)}-${results.git.short}${results.mode === 'quick' ? '-quick' : ''}.json`);
-  copyFileSync(latest, dated);
+  writeFileSync(dated, text);
+  if (results.mode === 'quick') {
+    // A quick run leaves out the phases with worlds of their own: it never replaces a full run there.
+    log(`\nresults: ${dated} (latest.json keeps the last full run)`);
+    return;
+  }
+  const latest = join(RESULTS, 'latest.json');
+  copyFileSync(dated, latest);
   log(`\nresults: ${latest}\n         ${dated}`);
 }
 
