@@ -3,6 +3,7 @@ import { channelKeyOf } from '../../libs/domain/src/channel-keys';
 import { parseExactJson } from '../../libs/json/src';
 import { AppProcess } from '../../test/support/app-process';
 import { TestEnvironment } from '../../test/support/test-environment';
+import { percentiles } from '../lib/consumer-metrics';
 import { Progress, log } from '../lib/progress';
 import { OwnPhase } from './phase';
 
@@ -171,9 +172,8 @@ async function timedSync(url: string, body: object): Promise<{ ms: number; answe
 }
 
 function summary(values: number[]): LatencySummary {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
-  return { p50: round(at(0.5)), p99: round(at(0.99)), count: values.length };
+  const { p50, p99 } = percentiles(values) ?? { p50: NaN, p99: NaN };
+  return { p50: round(p50), p99: round(p99), count: values.length };
 }
 
 function round(value: number): number {

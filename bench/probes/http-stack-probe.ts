@@ -16,6 +16,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../test/support/test-environment';
+import { percentiles } from '../lib/consumer-metrics';
 import { LoadGenerator } from '../lib/http-load';
 
 async function main(): Promise<void> {
@@ -87,6 +88,5 @@ main().catch((error) => {
 });
 
 function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
+  return percentiles(values)?.p50 ?? NaN;
 }
